@@ -1,0 +1,24 @@
+//! The domain of rathaus: pure types and rules, no I/O and no async.
+//!
+//! Raw strings from files, forms and URLs become these types at the edge ("parse, don't
+//! validate"); everything inside the product works with them.
+
+pub mod assurance;
+pub mod keys;
+pub mod lang;
+pub mod life_situation;
+pub mod money;
+pub mod postcode;
+pub mod service;
+pub mod source;
+pub mod tenant;
+
+pub use assurance::AssuranceLevel;
+pub use keys::{LeikaKey, LocalKey, ServiceKey};
+pub use lang::{Lang, Localized, Text};
+pub use life_situation::{Audience, LifeSituation};
+pub use money::{Euros, Fee};
+pub use postcode::Postcode;
+pub use service::{AuthorityKindId, ServiceAudience, ServiceDefinition};
+pub use source::{Position, SourceError};
+pub use tenant::{Authority, AuthorityId, DistrictId, NodeId, TenantDirectory, TenantId};
