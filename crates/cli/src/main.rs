@@ -1,1 +1,207 @@
-fn main() {}
+//! `rathaus`: one binary for the demo, the portal, authority nodes and service-definition tools.
+
+mod check;
+mod config;
+mod demo;
+mod serve;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+
+/// rathaus — an open-source online service platform for public administration.
+#[derive(Debug, Parser)]
+#[command(name = "rathaus", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Configuration file (TOML); see `rathaus config default`.
+    #[arg(long, global = true, env = "RATHAUS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"])]
+    log_format: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole product locally: the portal and every authority node of the demo tenant,
+    /// each with its own SQLite database under the data directory, seeded with demo data.
+    Demo(DemoArgs),
+    /// Run a portal node.
+    Portal(PortalArgs),
+    /// Run an authority node for one node id of the tenant file.
+    Authority(AuthorityArgs),
+    /// Work with service definitions.
+    #[command(subcommand)]
+    Services(ServicesCommand),
+    /// Show configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// Where the catalogue comes from; shared by `demo` and `portal`.
+#[derive(Debug, Args, Clone, Default)]
+struct CatalogArgs {
+    /// Directory of service definitions to serve (default: `services`).
+    #[arg(long, value_name = "DIR")]
+    services: Option<PathBuf>,
+    /// A national catalogue export (LeiKa CSV) to list beside the definitions.
+    #[arg(long, value_name = "FILE.csv")]
+    catalogue: Option<PathBuf>,
+    /// The tenant file: districts, authorities, nodes (default: `demo/tenant.toml`).
+    #[arg(long, value_name = "FILE")]
+    tenant: Option<PathBuf>,
+    /// Directory with `static/` and the npm-installed KERN UX assets (default: `web`).
+    #[arg(long, value_name = "DIR")]
+    web_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Where the demo keeps its databases (one per node).
+    #[arg(long, value_name = "DIR", default_value = "data/demo")]
+    data_dir: PathBuf,
+    /// Address of the portal; the authority nodes take the next free ports after it.
+    /// Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    #[command(flatten)]
+    catalog: CatalogArgs,
+}
+
+#[derive(Debug, Args)]
+struct PortalArgs {
+    /// Address to listen on (overrides `portal.listen`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Database URL, `sqlite:PATH` or `postgres://…` (overrides `portal.database_url`).
+    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    #[command(flatten)]
+    catalog: CatalogArgs,
+}
+
+#[derive(Debug, Args)]
+struct AuthorityArgs {
+    /// The node id from the tenant file (overrides `authority.node`).
+    #[arg(long, value_name = "ID")]
+    node: Option<String>,
+    /// Address to listen on (overrides `authority.listen`).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Database URL of this node (overrides `authority.database_url`).
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+    /// The tenant file.
+    #[arg(long, value_name = "FILE")]
+    tenant: Option<PathBuf>,
+    /// Directory with the web assets.
+    #[arg(long, value_name = "DIR")]
+    web_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum ServicesCommand {
+    /// Validate service definitions and report every error with file, line and message.
+    /// Exits with 1 when any definition is invalid.
+    Check {
+        /// Directory of `*.toml` definitions.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Also check that every authority kind exists in this tenant file.
+        #[arg(long, value_name = "FILE")]
+        tenant: Option<PathBuf>,
+        /// Also check a catalogue export (LeiKa CSV).
+        #[arg(long, value_name = "FILE.csv")]
+        catalogue: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the default configuration as TOML.
+    Default,
+    /// Print the effective configuration (defaults, file and environment merged).
+    Show,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("rathaus: invalid configuration:\n{message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(format) = &cli.log_format {
+        config.log.format = if format == "json" {
+            LogFormat::Json
+        } else {
+            LogFormat::Text
+        };
+    }
+    match cli.command {
+        Command::Services(ServicesCommand::Check {
+            dir,
+            tenant,
+            catalogue,
+        }) => check::run(&dir, tenant.as_deref(), catalogue.as_deref()),
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", Config::default_toml());
+            ExitCode::SUCCESS
+        }
+        Command::Config(ConfigCommand::Show) => {
+            print!("{}", toml::to_string_pretty(&config).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Command::Demo(args) => run_async(&config, demo::run(config.clone(), args)),
+        Command::Portal(args) => run_async(&config, serve::portal(config.clone(), args)),
+        Command::Authority(args) => run_async(&config, serve::authority(config.clone(), args)),
+    }
+}
+
+fn run_async(
+    config: &Config,
+    task: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> ExitCode {
+    init_logging(config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("rathaus: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(task) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rathaus: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("RATHAUS_LOG")
+        .or_else(|_| EnvFilter::try_new(&config.log.filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}

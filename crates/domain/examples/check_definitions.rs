@@ -12,7 +12,10 @@ fn main() {
         .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
         .unwrap_or_default();
     paths.sort();
-    for path in paths.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+    for path in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+    {
         let source = std::fs::read_to_string(path).unwrap_or_default();
         match rathaus_domain::ServiceDefinition::parse(Path::new(path), &source) {
             Ok(_) => good += 1,

@@ -98,7 +98,11 @@ mod tests {
         use AssuranceLevel::*;
         for have in AssuranceLevel::ALL {
             for need in AssuranceLevel::ALL {
-                assert_eq!(have.satisfies(need), have as u8 >= need as u8, "{have} vs {need}");
+                assert_eq!(
+                    have.satisfies(need),
+                    have as u8 >= need as u8,
+                    "{have} vs {need}"
+                );
             }
         }
         assert!(High.satisfies(Basic));

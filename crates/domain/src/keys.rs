@@ -143,11 +143,17 @@ impl fmt::Display for ServiceKey {
 pub enum KeyError {
     #[error("`{0}` is not a LeiKa key: it must have exactly 14 digits")]
     Leika(String),
-    #[error("`{0}` is not a local key: it must be `local-` followed by 3 to 60 lowercase letters, digits and single hyphens")]
+    #[error(
+        "`{0}` is not a local key: it must be `local-` followed by 3 to 60 lowercase letters, digits and single hyphens"
+    )]
     Local(String),
-    #[error("`{0}` is not a service key: use a 14-digit LeiKa key or a local key such as `local-resident-parking`")]
+    #[error(
+        "`{0}` is not a service key: use a 14-digit LeiKa key or a local key such as `local-resident-parking`"
+    )]
     Service(String),
-    #[error("`{0}` is not a valid identifier: use 2 to 60 lowercase letters, digits and single hyphens")]
+    #[error(
+        "`{0}` is not a valid identifier: use 2 to 60 lowercase letters, digits and single hyphens"
+    )]
     Slug(String),
 }
 

@@ -179,10 +179,19 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_the_highest_quality_supported_language() {
-        assert_eq!(Lang::from_accept_language("en-GB,en;q=0.9,de;q=0.8"), Some(Lang::En));
-        assert_eq!(Lang::from_accept_language("fr-FR, de;q=0.5, en;q=0.4"), Some(Lang::De));
+        assert_eq!(
+            Lang::from_accept_language("en-GB,en;q=0.9,de;q=0.8"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR, de;q=0.5, en;q=0.4"),
+            Some(Lang::De)
+        );
         assert_eq!(Lang::from_accept_language("fr, it"), None);
-        assert_eq!(Lang::from_accept_language("en;q=0, de;q=0.1"), Some(Lang::De));
+        assert_eq!(
+            Lang::from_accept_language("en;q=0, de;q=0.1"),
+            Some(Lang::De)
+        );
         assert_eq!(Lang::from_accept_language(""), None);
     }
 
@@ -190,7 +199,10 @@ mod tests {
     fn texts_need_both_languages_and_no_control_characters() {
         assert!(Text::new("Hund", "Dog").is_ok());
         assert_eq!(Text::new("  ", "Dog"), Err(TextError::Empty(Lang::De)));
-        assert_eq!(Text::new("Hund", "D\u{0}og"), Err(TextError::ControlCharacter(Lang::En)));
+        assert_eq!(
+            Text::new("Hund", "D\u{0}og"),
+            Err(TextError::ControlCharacter(Lang::En))
+        );
         assert_eq!(Text::new(" Hund ", "Dog").unwrap().de(), "Hund");
     }
 }

@@ -167,7 +167,9 @@ impl fmt::Display for LifeSituation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown life situation `{0}`; known are: moving, birth, childcare, pets, vehicle, business-startup, … (see docs/service-definitions.md)")]
+#[error(
+    "unknown life situation `{0}`; known are: moving, birth, childcare, pets, vehicle, business-startup, … (see docs/service-definitions.md)"
+)]
 pub struct UnknownLifeSituation(String);
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ impl Euros {
         let digits = euros.to_string();
         let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 grouped.push(group);
             }
             grouped.push(c);
@@ -131,7 +131,16 @@ mod tests {
     fn amounts_parse_with_two_decimals() {
         assert_eq!("12.80".parse::<Euros>().unwrap().cents(), 1280);
         assert_eq!("0".parse::<Euros>().unwrap().cents(), 0);
-        for bad in ["12.8", "-1.00", "1,00", "", ".50", "1.000", "99999999999.00", "1e3"] {
+        for bad in [
+            "12.8",
+            "-1.00",
+            "1,00",
+            "",
+            ".50",
+            "1.000",
+            "99999999999.00",
+            "1e3",
+        ] {
             assert!(bad.parse::<Euros>().is_err(), "{bad}");
         }
     }
@@ -142,7 +151,10 @@ mod tests {
         assert_eq!(amount.format(Lang::De), "1.234,50\u{a0}€");
         assert_eq!(amount.format(Lang::En), "€1,234.50");
         assert_eq!(Euros::from_cents(5).format(Lang::De), "0,05\u{a0}€");
-        assert_eq!(Euros::from_cents(100_000_000).format(Lang::En), "€1,000,000.00");
+        assert_eq!(
+            Euros::from_cents(100_000_000).format(Lang::En),
+            "€1,000,000.00"
+        );
     }
 
     proptest! {

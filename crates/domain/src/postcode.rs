@@ -95,7 +95,10 @@ mod tests {
     fn postcodes_are_found_in_addresses() {
         let found = Postcode::find_in("Musterweg 12, 22765 Hamburg").unwrap();
         assert_eq!(found.as_str(), "22765");
-        assert_eq!(Postcode::find_in("Hausnummer 123456, 20095"), "20095".parse().ok());
+        assert_eq!(
+            Postcode::find_in("Hausnummer 123456, 20095"),
+            "20095".parse().ok()
+        );
         assert_eq!(Postcode::find_in("Musterweg 12"), None);
     }
 

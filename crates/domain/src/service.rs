@@ -255,7 +255,10 @@ impl RawDefinition {
             return fail(0..0, format!("more than {MAX_LIST} fees"));
         }
         if self.documents.get_ref().len() > MAX_LIST {
-            return fail(self.documents.span(), format!("more than {MAX_LIST} documents"));
+            return fail(
+                self.documents.span(),
+                format!("more than {MAX_LIST} documents"),
+            );
         }
 
         let mut legal_basis = Vec::new();
@@ -332,7 +335,9 @@ pub fn is_web_address(url: &str) -> bool {
         !rest.is_empty()
             && url.len() <= 2000
             && !rest.starts_with('/')
-            && !url.chars().any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
+            && !url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '<' || c == '>')
     })
 }
 
@@ -373,9 +378,15 @@ authority_kind = "finanzamt"
         let def = parse(EXAMPLE).unwrap();
         assert_eq!(def.key.to_string(), "local-dog-registration");
         assert_eq!(def.name.get(Lang::En), "Register a dog");
-        assert_eq!(def.paragraphs(Lang::De).collect::<Vec<_>>(), ["Absatz eins.", "Absatz zwei."]);
+        assert_eq!(
+            def.paragraphs(Lang::De).collect::<Vec<_>>(),
+            ["Absatz eins.", "Absatz zwei."]
+        );
         assert_eq!(def.fees[0].amount.cents(), 9000);
-        assert_eq!(def.responsibility.unwrap().authority_kind.as_str(), "finanzamt");
+        assert_eq!(
+            def.responsibility.unwrap().authority_kind.as_str(),
+            "finanzamt"
+        );
         assert_eq!(def.positions.key.unwrap().line, 2);
         assert_eq!(def.positions.authority_kind.unwrap().line, 21);
     }
@@ -393,17 +404,31 @@ authority_kind = "finanzamt"
     fn wrong_types_and_values_are_errors_with_their_line() {
         let cases = [
             ("online = true", "online = \"yes\"", 9, "bool"),
-            ("assurance_level = \"basic\"", "assurance_level = \"medium\"", 8, "medium"),
+            (
+                "assurance_level = \"basic\"",
+                "assurance_level = \"medium\"",
+                8,
+                "medium",
+            ),
             ("[\"pets\"]", "[\"kittens\"]", 6, "unknown life situation"),
             ("\"90.00\"", "\"90,00\"", 14, "two decimals"),
             ("local-dog-registration", "dog", 2, "not a service key"),
-            ("en = \"Register a dog\"", "en = \" \"", 3, "en text is empty"),
+            (
+                "en = \"Register a dog\"",
+                "en = \" \"",
+                3,
+                "en text is empty",
+            ),
             ("de = \"Hund anmelden\", ", "", 3, "missing field `de`"),
         ];
         for (from, to, line, needle) in cases {
             let src = EXAMPLE.replacen(from, to, 1);
             let err = parse(&src).unwrap_err();
-            assert_eq!(err.position.map(|p| p.line), Some(line), "{from} -> {to}: {err}");
+            assert_eq!(
+                err.position.map(|p| p.line),
+                Some(line),
+                "{from} -> {to}: {err}"
+            );
             assert!(err.message.contains(needle), "{from} -> {to}: {err}");
         }
     }
@@ -418,9 +443,15 @@ authority_kind = "finanzamt"
 
     #[test]
     fn fee_ranges_must_rise_and_links_must_be_web_addresses() {
-        let src = EXAMPLE.replace("amount = \"90.00\"", "amount = \"90.00\"\namount_max = \"10.00\"");
+        let src = EXAMPLE.replace(
+            "amount = \"90.00\"",
+            "amount = \"90.00\"\namount_max = \"10.00\"",
+        );
         assert!(parse(&src).unwrap_err().message.contains("amount_max"));
-        let src = EXAMPLE.replace("https://example.org/hundesteuergesetz", "javascript:alert(1)");
+        let src = EXAMPLE.replace(
+            "https://example.org/hundesteuergesetz",
+            "javascript:alert(1)",
+        );
         assert!(parse(&src).unwrap_err().message.contains("https://"));
     }
 
@@ -428,7 +459,10 @@ authority_kind = "finanzamt"
     fn future_formats_are_refused() {
         let src = format!("format = 2\n{EXAMPLE}");
         let err = parse(&src).unwrap_err();
-        assert!(err.message.contains("unsupported definition format 2"), "{err}");
+        assert!(
+            err.message.contains("unsupported definition format 2"),
+            "{err}"
+        );
         assert_eq!(err.position.unwrap().line, 1);
     }
 

@@ -124,30 +124,46 @@ impl TenantDirectory {
         let raw: RawTenant =
             toml::from_str(source).map_err(|e| SourceError::from_toml(file, source, &e))?;
         let fail = |span: std::ops::Range<usize>, message: String| {
-            Err(SourceError::new(file, Some(Position::of_span(source, &span)), message))
+            Err(SourceError::new(
+                file,
+                Some(Position::of_span(source, &span)),
+                message,
+            ))
         };
 
         let mut seen = HashSet::new();
         for node in &raw.nodes {
             if !seen.insert(node.get_ref().id.clone()) {
-                return fail(node.span(), format!("node `{}` is defined twice", node.get_ref().id));
+                return fail(
+                    node.span(),
+                    format!("node `{}` is defined twice", node.get_ref().id),
+                );
             }
         }
         let mut district_ids = HashSet::new();
         for district in &raw.districts {
             let d = district.get_ref();
             if !district_ids.insert(d.id.clone()) {
-                return fail(district.span(), format!("district `{}` is defined twice", d.id));
+                return fail(
+                    district.span(),
+                    format!("district `{}` is defined twice", d.id),
+                );
             }
             if d.postcodes.is_empty() {
-                return fail(district.span(), format!("district `{}` lists no postcodes", d.id));
+                return fail(
+                    district.span(),
+                    format!("district `{}` lists no postcodes", d.id),
+                );
             }
         }
         let mut kinds = HashMap::new();
         for kind in &raw.authority_kinds {
             let k = kind.get_ref();
             if kinds.insert(k.id.clone(), k.scope).is_some() {
-                return fail(kind.span(), format!("authority kind `{}` is defined twice", k.id));
+                return fail(
+                    kind.span(),
+                    format!("authority kind `{}` is defined twice", k.id),
+                );
             }
         }
 
@@ -163,26 +179,38 @@ impl TenantDirectory {
             let Some(scope) = kinds.get(&a.kind) else {
                 return fail(
                     span,
-                    format!("authority `{}` has the unknown kind `{}`; add it under [[authority_kinds]]", a.id, a.kind),
+                    format!(
+                        "authority `{}` has the unknown kind `{}`; add it under [[authority_kinds]]",
+                        a.id, a.kind
+                    ),
                 );
             };
             match (scope, &a.district) {
                 (Scope::District, None) => {
                     return fail(
                         span,
-                        format!("authority `{}` is of the district-scoped kind `{}` and needs a `district`", a.id, a.kind),
+                        format!(
+                            "authority `{}` is of the district-scoped kind `{}` and needs a `district`",
+                            a.id, a.kind
+                        ),
                     );
                 }
                 (Scope::Tenant, Some(_)) => {
                     return fail(
                         span,
-                        format!("authority `{}` is of the tenant-wide kind `{}` and must not name a `district`", a.id, a.kind),
+                        format!(
+                            "authority `{}` is of the tenant-wide kind `{}` and must not name a `district`",
+                            a.id, a.kind
+                        ),
                     );
                 }
                 (_, Some(district)) if !district_ids.contains(district) => {
                     return fail(
                         span,
-                        format!("authority `{}` names the unknown district `{district}`", a.id),
+                        format!(
+                            "authority `{}` names the unknown district `{district}`",
+                            a.id
+                        ),
                     );
                 }
                 _ => {}
@@ -190,34 +218,51 @@ impl TenantDirectory {
             if !seen.contains(&a.node) {
                 return fail(
                     span,
-                    format!("authority `{}` runs on the unknown node `{}`; add it under [[nodes]]", a.id, a.node),
+                    format!(
+                        "authority `{}` runs on the unknown node `{}`; add it under [[nodes]]",
+                        a.id, a.node
+                    ),
                 );
             }
             if let Some(url) = &a.website
                 && !is_web_address(url)
             {
-                return fail(span, format!("authority `{}` has a website that is not an http(s) address", a.id));
+                return fail(
+                    span,
+                    format!(
+                        "authority `{}` has a website that is not an http(s) address",
+                        a.id
+                    ),
+                );
             }
             for text in [&a.address.street, &a.address.city]
                 .into_iter()
                 .chain(a.phone.as_ref())
                 .chain(a.email.as_ref())
             {
-                if text.trim().is_empty() || text.chars().any(char::is_control) || text.len() > 200 {
+                if text.trim().is_empty() || text.chars().any(char::is_control) || text.len() > 200
+                {
                     return fail(
                         span,
-                        format!("authority `{}` has an empty or malformed address or contact field", a.id),
+                        format!(
+                            "authority `{}` has an empty or malformed address or contact field",
+                            a.id
+                        ),
                     );
                 }
             }
-            if let Some(other) = coverage.insert((a.kind.clone(), a.district.clone()), a.id.clone()) {
+            if let Some(other) = coverage.insert((a.kind.clone(), a.district.clone()), a.id.clone())
+            {
                 return fail(
                     span,
                     format!(
                         "authorities `{other}` and `{}` are both the `{}`{}; responsibility would be ambiguous",
                         a.id,
                         a.kind,
-                        a.district.as_ref().map(|d| format!(" for district `{d}`")).unwrap_or_default()
+                        a.district
+                            .as_ref()
+                            .map(|d| format!(" for district `{d}`"))
+                            .unwrap_or_default()
                     ),
                 );
             }
@@ -227,8 +272,16 @@ impl TenantDirectory {
             id: raw.id,
             name: raw.name,
             districts: raw.districts.into_iter().map(Spanned::into_inner).collect(),
-            authority_kinds: raw.authority_kinds.into_iter().map(Spanned::into_inner).collect(),
-            authorities: raw.authorities.into_iter().map(Spanned::into_inner).collect(),
+            authority_kinds: raw
+                .authority_kinds
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            authorities: raw
+                .authorities
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
             nodes: raw.nodes.into_iter().map(Spanned::into_inner).collect(),
         })
     }
@@ -262,7 +315,10 @@ impl TenantDirectory {
         let mut index: BTreeMap<Postcode, Vec<DistrictId>> = BTreeMap::new();
         for district in &self.districts {
             for postcode in &district.postcodes {
-                index.entry(*postcode).or_default().push(district.id.clone());
+                index
+                    .entry(*postcode)
+                    .or_default()
+                    .push(district.id.clone());
             }
         }
         index
@@ -325,7 +381,11 @@ node = "bezirke"
     fn a_tenant_parses_and_answers_lookups() {
         let tenant = parse(TENANT).unwrap();
         let border: Postcode = "12346".parse().unwrap();
-        let names: Vec<_> = tenant.districts_for(border).iter().map(|d| d.id.as_str()).collect();
+        let names: Vec<_> = tenant
+            .districts_for(border)
+            .iter()
+            .map(|d| d.id.as_str())
+            .collect();
         assert_eq!(names, ["nord", "sued"]);
         assert_eq!(tenant.postcode_index().len(), 3);
     }
@@ -333,10 +393,26 @@ node = "bezirke"
     #[test]
     fn broken_references_name_the_line() {
         let cases = [
-            ("district = \"nord\"", "district = \"west\"", "unknown district `west`"),
-            ("kind = \"finanzamt\"\nname", "kind = \"finanzamt\"\ndistrict = \"nord\"\nname", "must not name a `district`"),
-            ("node = \"bezirke\"\n\n[[authorities]]", "node = \"rathaus\"\n\n[[authorities]]", "unknown node `rathaus`"),
-            ("kind = \"kundenzentrum\"", "kind = \"bauamt\"", "unknown kind `bauamt`"),
+            (
+                "district = \"nord\"",
+                "district = \"west\"",
+                "unknown district `west`",
+            ),
+            (
+                "kind = \"finanzamt\"\nname",
+                "kind = \"finanzamt\"\ndistrict = \"nord\"\nname",
+                "must not name a `district`",
+            ),
+            (
+                "node = \"bezirke\"\n\n[[authorities]]",
+                "node = \"rathaus\"\n\n[[authorities]]",
+                "unknown node `rathaus`",
+            ),
+            (
+                "kind = \"kundenzentrum\"",
+                "kind = \"bauamt\"",
+                "unknown kind `bauamt`",
+            ),
         ];
         for (from, to, needle) in cases {
             let src = TENANT.replacen(from, to, 1);

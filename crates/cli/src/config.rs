@@ -1,0 +1,160 @@
+//! Configuration: built-in defaults, then a TOML file, then `RATHAUS_…` environment variables,
+//! then command-line options. Unknown keys are errors, so a typo never silently does nothing.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub portal: PortalConfig,
+    pub authority: AuthorityConfig,
+    pub catalog: CatalogConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    /// Address and port the portal listens on.
+    pub listen: SocketAddr,
+    /// `sqlite:PATH` (embedded default) or `postgres://USER@HOST/DB`.
+    pub database_url: String,
+    /// The address people use to reach the portal; `https://` turns on HSTS and Secure cookies.
+    pub public_url: String,
+    /// Seconds after which a request is answered with 503.
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Maximum database connections of this process.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityConfig {
+    /// The node id from the tenant file this process runs as.
+    pub node: Option<String>,
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// Directory of service definitions (`*.toml`).
+    pub services_dir: PathBuf,
+    /// The tenant's directory: districts, authorities, nodes.
+    pub tenant: PathBuf,
+    /// Optional national catalogue export (CSV) listed beside the definitions.
+    pub catalogue: Option<PathBuf>,
+    /// Where templates' assets live (`static/`, `node_modules/@kern-ux/native`).
+    pub web_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `rathaus_portal=debug,info`.
+    pub filter: String,
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            portal: PortalConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                database_url: "sqlite:data/portal.db".into(),
+                public_url: "http://127.0.0.1:8080".into(),
+                request_timeout_secs: 30,
+                body_limit_bytes: 1024 * 1024,
+                max_connections: 16,
+            },
+            authority: AuthorityConfig {
+                node: None,
+                listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+                database_url: "sqlite:data/authority.db".into(),
+                request_timeout_secs: 30,
+            },
+            catalog: CatalogConfig {
+                services_dir: "services".into(),
+                tenant: "demo/tenant.toml".into(),
+                catalogue: None,
+                web_dir: "web".into(),
+            },
+            log: LogConfig {
+                filter: "info".into(),
+                format: LogFormat::Text,
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `file` (which must exist when given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(format!(
+                    "the configuration file {} does not exist",
+                    file.display()
+                ));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("RATHAUS_").split("__"));
+        figment.extract().map_err(|e| {
+            e.into_iter()
+                .map(|e| {
+                    let source = e
+                        .metadata
+                        .as_ref()
+                        .map(|m| m.name.to_string())
+                        .unwrap_or_default();
+                    let path = e.path.join(".");
+                    format!(
+                        "{source}: {}{}",
+                        if path.is_empty() {
+                            String::new()
+                        } else {
+                            format!("`{path}`: ")
+                        },
+                        e.kind
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+    }
+
+    /// The default configuration as commented TOML, printed by `rathaus config default`.
+    pub fn default_toml() -> String {
+        let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();
+        format!(
+            "# rathaus configuration. Every value can also be set in the environment, e.g.\n\
+             # RATHAUS_PORTAL__DATABASE_URL=postgres://rathaus@db/rathaus or RATHAUS_LOG__FORMAT=json.\n\
+             # Precedence: built-in defaults < this file < environment < command-line options.\n\
+             #\n\
+             # [portal]     listen, database_url (sqlite:PATH or postgres://…), public_url (https:// enables\n\
+             #              HSTS and Secure cookies), request_timeout_secs, body_limit_bytes, max_connections\n\
+             # [authority]  node (id from the tenant file), listen, database_url, request_timeout_secs\n\
+             # [catalog]    services_dir, tenant, catalogue (optional LeiKa CSV export), web_dir\n\
+             # [log]        filter (e.g. \"info\"), format (\"text\" or \"json\")\n\n{body}"
+        )
+    }
+}

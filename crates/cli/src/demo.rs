@@ -1,0 +1,191 @@
+//! `rathaus demo`: the portal plus one process per authority node of the tenant, each with its
+//! own SQLite database under the data directory.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use rathaus_web::{Clock, SystemClock};
+use tokio::process::{Child, Command};
+
+use crate::DemoArgs;
+use crate::config::{Config, LogFormat};
+use crate::serve::{apply_catalog_args, prepare_portal};
+
+/// How long a node may take to accept connections after it was started.
+const NODE_START_TIMEOUT: Duration = Duration::from_secs(20);
+
+struct RunningNode {
+    id: String,
+    addr: SocketAddr,
+    child: Child,
+}
+
+pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
+    apply_catalog_args(&mut config, &args.catalog);
+    std::fs::create_dir_all(&args.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            args.data_dir.display()
+        )
+    })?;
+    let nodes_dir = args.data_dir.join("nodes");
+    std::fs::create_dir_all(&nodes_dir)
+        .with_context(|| format!("cannot create {}", nodes_dir.display()))?;
+    config.portal.database_url = sqlite_url(&args.data_dir.join("portal.db"));
+    config.portal.listen = args.listen;
+
+    let prepared = prepare_portal(&config).await?;
+    let listener = rathaus_web::server::bind(args.listen).await?;
+    let portal_addr = listener.local_addr()?;
+
+    let mut nodes: Vec<RunningNode> = Vec::new();
+    let mut next_port = portal_addr.port().saturating_add(1);
+    for node in &prepared.tenant.nodes {
+        let (addr, following) = next_free_port(portal_addr, next_port)?;
+        next_port = following;
+        let database_url = sqlite_url(&nodes_dir.join(format!("{}.db", node.id)));
+        let child = spawn_node(&config, node.id.as_str(), addr, &database_url)?;
+        nodes.push(RunningNode {
+            id: node.id.to_string(),
+            addr,
+            child,
+        });
+    }
+    for node in &mut nodes {
+        wait_until_listening(node).await?;
+        prepared
+            .store
+            .register_node_endpoint(
+                &node.id.parse().map_err(|e| anyhow!("{e}"))?,
+                &format!("http://{}", node.addr),
+                SystemClock.now(),
+            )
+            .await
+            .context("cannot register the authority node")?;
+    }
+
+    print_urls(portal_addr, &nodes, &args.data_dir);
+    let result = tokio::select! {
+        served = rathaus_web::server::serve(listener, prepared.router, rathaus_web::server::shutdown_signal()) => served.map_err(Into::into),
+        exited = watch_nodes(&mut nodes) => exited,
+    };
+    for node in &mut nodes {
+        let _ = node.child.start_kill();
+        let _ = node.child.wait().await;
+    }
+    prepared.store.close().await;
+    result
+}
+
+fn sqlite_url(path: &Path) -> String {
+    format!("sqlite:{}", path.display())
+}
+
+/// The first port from `start` on the portal's interface that is free right now.
+fn next_free_port(portal: SocketAddr, start: u16) -> anyhow::Result<(SocketAddr, u16)> {
+    let mut port = start;
+    while port < u16::MAX {
+        let candidate = SocketAddr::new(portal.ip(), port);
+        if std::net::TcpListener::bind(candidate).is_ok() {
+            return Ok((candidate, port + 1));
+        }
+        port += 1;
+    }
+    bail!("no free port left after {start} for the authority nodes")
+}
+
+fn spawn_node(
+    config: &Config,
+    node: &str,
+    addr: SocketAddr,
+    database_url: &str,
+) -> anyhow::Result<Child> {
+    let exe = std::env::current_exe()
+        .context("cannot find the rathaus executable to start the authority nodes")?;
+    let mut command = Command::new(exe);
+    command
+        .arg("authority")
+        .args(["--node", node])
+        .args(["--listen", &addr.to_string()])
+        .args(["--database-url", database_url])
+        .arg("--tenant")
+        .arg(&config.catalog.tenant)
+        .arg("--web-dir")
+        .arg(&config.catalog.web_dir)
+        .args([
+            "--log-format",
+            if config.log.format == LogFormat::Json {
+                "json"
+            } else {
+                "text"
+            },
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    command
+        .spawn()
+        .with_context(|| format!("cannot start the authority node {node}"))
+}
+
+async fn wait_until_listening(node: &mut RunningNode) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + NODE_START_TIMEOUT;
+    loop {
+        if let Some(status) = node.child.try_wait()? {
+            bail!(
+                "the authority node {} stopped during start-up ({status}); see its log above",
+                node.id
+            );
+        }
+        if tokio::net::TcpStream::connect(node.addr).await.is_ok() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!(
+                "the authority node {} did not start listening on {} in time",
+                node.id,
+                node.addr
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Completes with an error when any node process ends on its own.
+async fn watch_nodes(nodes: &mut [RunningNode]) -> anyhow::Result<()> {
+    if nodes.is_empty() {
+        std::future::pending::<()>().await;
+    }
+    let waits = nodes.iter_mut().map(|node| {
+        Box::pin(async move {
+            let status = node.child.wait().await;
+            (node.id.clone(), status)
+        })
+    });
+    let ((id, status), _, _) = futures_select_all(waits).await;
+    Err(anyhow!(
+        "the authority node {id} stopped unexpectedly ({})",
+        status.map_or_else(|e| e.to_string(), |s| s.to_string())
+    ))
+}
+
+async fn futures_select_all<F: std::future::Future + Unpin>(
+    futures: impl IntoIterator<Item = F>,
+) -> (F::Output, usize, Vec<F>) {
+    futures::future::select_all(futures).await
+}
+
+#[allow(clippy::print_stdout)]
+fn print_urls(portal: SocketAddr, nodes: &[RunningNode], data_dir: &Path) {
+    println!("rathaus demo is running (press Ctrl-C to stop).");
+    println!("  Portal: http://{portal}/");
+    for node in nodes {
+        println!("  Authority node {}: http://{}/", node.id, node.addr);
+    }
+    println!("  API: http://{portal}/api/v1/openapi.json");
+    println!("  Data: {}", data_dir.display());
+}

@@ -1,0 +1,191 @@
+//! `rathaus portal` and `rathaus authority`: one node each, configured from file, environment
+//! and options.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use rathaus_catalog::Catalog;
+use rathaus_domain::{NodeId, TenantDirectory};
+use rathaus_store::{Store, StoreOptions};
+use rathaus_web::assets::Assets;
+use rathaus_web::layers::LayerOptions;
+use rathaus_web::{Clock, SystemClock};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::{AuthorityArgs, CatalogArgs, PortalArgs};
+
+/// Applies the catalogue options on top of the configuration.
+pub fn apply_catalog_args(config: &mut Config, args: &CatalogArgs) {
+    if let Some(dir) = &args.services {
+        config.catalog.services_dir.clone_from(dir);
+    }
+    if let Some(file) = &args.catalogue {
+        config.catalog.catalogue = Some(file.clone());
+    }
+    if let Some(file) = &args.tenant {
+        config.catalog.tenant.clone_from(file);
+    }
+    if let Some(dir) = &args.web_dir {
+        config.catalog.web_dir.clone_from(dir);
+    }
+}
+
+pub fn load_tenant(path: &Path) -> anyhow::Result<TenantDirectory> {
+    crate::check::read_tenant(path).map_err(|e| anyhow!("{e}"))
+}
+
+/// Loads definitions and catalogue; on failure lists every error found.
+pub fn load_catalog(config: &Config, tenant: &TenantDirectory) -> anyhow::Result<Catalog> {
+    let started = std::time::Instant::now();
+    let catalog = Catalog::load(
+        &config.catalog.services_dir,
+        config.catalog.catalogue.as_deref(),
+        tenant,
+    )
+    .map_err(|e| {
+        let details: Vec<String> = e
+            .details()
+            .iter()
+            .take(50)
+            .map(ToString::to_string)
+            .collect();
+        anyhow!("{e}:\n{}", details.join("\n"))
+    })?;
+    tracing::info!(
+        services = catalog.len(),
+        definitions = catalog.definitions().count(),
+        millis = started.elapsed().as_millis() as u64,
+        "catalogue loaded"
+    );
+    Ok(catalog)
+}
+
+pub async fn open_store(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    let options = StoreOptions {
+        max_connections,
+        connect_timeout: Duration::from_secs(5),
+    };
+    rathaus_store::open(url, &options).await.with_context(|| {
+        format!(
+            "cannot open the database {}",
+            rathaus_store::redact_url(url)
+        )
+    })
+}
+
+/// Everything a running portal needs, prepared before it listens.
+pub struct PreparedPortal {
+    pub router: axum::Router,
+    pub store: Arc<dyn Store>,
+    pub tenant: Arc<TenantDirectory>,
+}
+
+pub async fn prepare_portal(config: &Config) -> anyhow::Result<PreparedPortal> {
+    rathaus_web::metrics::install();
+    let tenant = Arc::new(load_tenant(&config.catalog.tenant)?);
+    let catalog = Arc::new(load_catalog(config, &tenant)?);
+    let store = open_store(&config.portal.database_url, config.portal.max_connections).await?;
+    let report = store
+        .sync_directory(&tenant, SystemClock.now())
+        .await
+        .context("cannot store the tenant directory")?;
+    tracing::info!(tenant = %tenant.id, %report, "tenant directory synchronised");
+    let assets = Assets::discover(&config.catalog.web_dir);
+    let https = config.portal.public_url.starts_with("https://");
+    let site = rathaus_portal::site_info(&tenant, &assets);
+    let state = rathaus_portal::state(
+        catalog,
+        Arc::clone(&tenant),
+        Arc::clone(&store),
+        site,
+        https,
+    );
+    let options = LayerOptions {
+        request_timeout: Duration::from_secs(config.portal.request_timeout_secs.max(1)),
+        body_limit_bytes: config.portal.body_limit_bytes,
+        hsts: https,
+        ..LayerOptions::default()
+    };
+    Ok(PreparedPortal {
+        router: rathaus_portal::router(state, &assets, &options),
+        store,
+        tenant,
+    })
+}
+
+pub async fn portal(mut config: Config, args: PortalArgs) -> anyhow::Result<()> {
+    apply_catalog_args(&mut config, &args.catalog);
+    if let Some(listen) = args.listen {
+        config.portal.listen = listen;
+    }
+    if let Some(url) = args.database_url {
+        config.portal.database_url = url;
+    }
+    let prepared = prepare_portal(&config).await?;
+    let listener = rathaus_web::server::bind(config.portal.listen).await?;
+    announce("portal", &listener)?;
+    rathaus_web::server::serve(
+        listener,
+        prepared.router,
+        rathaus_web::server::shutdown_signal(),
+    )
+    .await?;
+    prepared.store.close().await;
+    Ok(())
+}
+
+pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Result<()> {
+    if let Some(node) = args.node {
+        config.authority.node = Some(node);
+    }
+    if let Some(listen) = args.listen {
+        config.authority.listen = listen;
+    }
+    if let Some(url) = args.database_url {
+        config.authority.database_url = url;
+    }
+    if let Some(tenant) = args.tenant {
+        config.catalog.tenant = tenant;
+    }
+    if let Some(dir) = args.web_dir {
+        config.catalog.web_dir = dir;
+    }
+    rathaus_web::metrics::install();
+    let node: NodeId = config
+        .authority
+        .node
+        .as_deref()
+        .ok_or_else(|| anyhow!("which node? pass --node ID or set authority.node"))?
+        .parse()
+        .map_err(|e| anyhow!("--node: {e}"))?;
+    let tenant = Arc::new(load_tenant(&config.catalog.tenant)?);
+    let store = open_store(&config.authority.database_url, 8).await?;
+    let assets = Assets::discover(&config.catalog.web_dir);
+    let state = rathaus_authority::NodeState::new(
+        &node,
+        tenant,
+        Arc::clone(&store),
+        &assets,
+        SystemClock.now(),
+    )
+    .await?;
+    let options = LayerOptions {
+        request_timeout: Duration::from_secs(config.authority.request_timeout_secs.max(1)),
+        ..LayerOptions::default()
+    };
+    let router = rathaus_authority::router(state, &assets, &options);
+    let listener = rathaus_web::server::bind(config.authority.listen).await?;
+    announce(&format!("authority node {node}"), &listener)?;
+    rathaus_web::server::serve(listener, router, rathaus_web::server::shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+fn announce(what: &str, listener: &TcpListener) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "{what} listening");
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! The values the store takes and returns. Plain data, independent of the backend.
+
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rathaus_domain::{AuthorityId, AuthorityKindId, DistrictId, NodeId, TenantId, Text};
+
+/// Which database sits behind a [`Store`](crate::Store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// A lowercase name for logs and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the connection pool behaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Upper bound of open connections per process. PostgreSQL's own `max_connections` must
+    /// cover this times the number of portal processes.
+    pub max_connections: u32,
+    /// How long to wait for a connection (and, with SQLite, for a lock) before reporting the
+    /// database as unavailable. Short enough that /readyz and requests fail fast instead of
+    /// piling up while the database is down.
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What [`Store::sync_directory`](crate::Store::sync_directory) changed, counted over districts,
+/// authority kinds, authorities and nodes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Rows that were not active before: new ones, and retired ones that came back.
+    pub added: u64,
+    /// Active rows whose values changed.
+    pub updated: u64,
+    /// Active rows that are no longer in the directory and are now retired.
+    pub retired: u64,
+}
+
+impl SyncReport {
+    /// Whether the database already matched the directory.
+    pub fn is_unchanged(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+impl fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} added, {} updated, {} retired",
+            self.added, self.updated, self.retired
+        )
+    }
+}
+
+/// An active authority as the portal stores it: enough to route a submission and to show the
+/// authority's name; addresses and opening hours stay in the directory file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorityRecord {
+    pub id: AuthorityId,
+    pub tenant: TenantId,
+    pub kind: AuthorityKindId,
+    pub district: Option<DistrictId>,
+    pub name: Text,
+    pub node: NodeId,
+}
+
+/// Where an authority node listens, as registered with the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeEndpoint {
+    pub node: NodeId,
+    /// The node's base URL, for example `http://127.0.0.1:8081`, stored as given.
+    pub base_url: String,
+    /// When the node last registered.
+    pub registered_at: DateTime<Utc>,
+}
+
+/// Which node an authority node's database belongs to; written once, on first start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeIdentity {
+    pub node: NodeId,
+    pub created_at: DateTime<Utc>,
+}

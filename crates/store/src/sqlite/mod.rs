@@ -1,0 +1,130 @@
+//! The SQLite backend: one file per process, the embedded default.
+//!
+//! WAL mode lets readers run beside the single writer; the busy timeout makes a writer wait for
+//! the lock instead of failing at once, and a lock still held after it counts as unavailable.
+
+mod directory;
+mod nodes;
+
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rathaus_domain::{NodeId, TenantDirectory, TenantId};
+use sqlx::SqlitePool;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::error::StoreError;
+use crate::model::{
+    AuthorityRecord, Backend, NodeEndpoint, NodeIdentity, StoreOptions, SyncReport,
+};
+use crate::store::Store;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// A [`Store`] over one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at a `sqlite:` URL.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
+        let connect = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::invalid_url(url, e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL loses no committed data on a process crash, only possibly the
+            // last transactions on a power loss, and saves an fsync per commit.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(options.connect_timeout);
+        let in_memory = is_in_memory(url);
+        if !in_memory {
+            let file = connect.get_filename();
+            if file.as_os_str().is_empty() {
+                return Err(StoreError::invalid_url(
+                    url,
+                    "names no file; use sqlite://PATH",
+                ));
+            }
+            if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+                tokio::fs::create_dir_all(parent).await.map_err(|e| {
+                    StoreError::invalid_url(url, format!("cannot create its directory: {e}"))
+                })?;
+            }
+        }
+        let mut pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.connect_timeout);
+        if in_memory {
+            // An in-memory database lives only while a connection to it is open.
+            pool = pool
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = pool.connect_with(connect).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn sync_directory(
+        &self,
+        directory: &TenantDirectory,
+        now: DateTime<Utc>,
+    ) -> Result<SyncReport, StoreError> {
+        directory::sync(&self.pool, directory, now).await
+    }
+
+    async fn authorities(&self, tenant: &TenantId) -> Result<Vec<AuthorityRecord>, StoreError> {
+        directory::authorities(&self.pool, tenant).await
+    }
+
+    async fn register_node_endpoint(
+        &self,
+        node: &NodeId,
+        base_url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        nodes::register_endpoint(&self.pool, node, base_url, now).await
+    }
+
+    async fn node_endpoints(&self) -> Result<Vec<NodeEndpoint>, StoreError> {
+        nodes::endpoints(&self.pool).await
+    }
+
+    async fn node_identity(&self) -> Result<Option<NodeIdentity>, StoreError> {
+        nodes::identity(&self.pool).await
+    }
+
+    async fn init_node_identity(
+        &self,
+        node: &NodeId,
+        now: DateTime<Utc>,
+    ) -> Result<NodeIdentity, StoreError> {
+        nodes::init_identity(&self.pool, node, now).await
+    }
+}

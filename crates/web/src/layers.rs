@@ -1,0 +1,137 @@
+//! The tower layers every rathaus server runs behind: request ids, tracing, timeouts, body
+//! limits, compression, security headers and panic catching.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, StatusCode, header};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Limits and switches for [`apply`].
+#[derive(Debug, Clone)]
+pub struct LayerOptions {
+    pub request_timeout: Duration,
+    pub body_limit_bytes: usize,
+    /// Longest accepted path plus query; longer URLs get 414.
+    pub max_uri_bytes: usize,
+    /// Send HSTS (only when the site is served over TLS, directly or behind a proxy).
+    pub hsts: bool,
+}
+
+impl Default for LayerOptions {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            body_limit_bytes: 1024 * 1024,
+            max_uri_bytes: 16 * 1024,
+            hsts: false,
+        }
+    }
+}
+
+/// Content Security Policy: nothing inline, nothing from elsewhere, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+pub fn apply<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    options: &LayerOptions,
+) -> Router<S> {
+    let max_uri = options.max_uri_bytes;
+    let router = router
+        .layer(middleware::from_fn(record_metrics))
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            limit_uri(req, next, max_uri)
+        }));
+    let router = if options.hsts {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        ))
+    } else {
+        router
+    };
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                // Only method and path: query strings can carry personal data (a search for a name).
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }))
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(CatchPanicLayer::custom(|_| internal_error_response()))
+            .layer(RequestBodyLimitLayer::new(options.body_limit_bytes))
+            .layer(CompressionLayer::new())
+            .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
+            .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+            .layer(header_layer(header::REFERRER_POLICY, "same-origin"))
+            .layer(header_layer(header::X_FRAME_OPTIONS, "DENY"))
+            .layer(header_layer(
+                HeaderName::from_static("permissions-policy"),
+                "camera=(), microphone=(), geolocation=(), payment=()",
+            ))
+            .layer(header_layer(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout)),
+    )
+}
+
+fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+}
+
+fn internal_error_response() -> Response {
+    let reference = crate::error::error_reference();
+    tracing::error!(error.reference = %reference, "handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        format!(
+            "<!doctype html><html lang=\"de\"><meta charset=\"utf-8\"><title>Fehler / Error</title>\
+             <h1>Ein Fehler ist aufgetreten / Something went wrong</h1>\
+             <p>Fehlerkennung / Error reference: {reference}</p><p><a href=\"/\">Startseite / Start page</a></p></html>"
+        ),
+    )
+        .into_response()
+}
+
+async fn limit_uri(req: Request, next: Next, max: usize) -> Response {
+    let length = req.uri().path().len() + req.uri().query().map_or(0, str::len);
+    if length > max {
+        return (
+            StatusCode::URI_TOO_LONG,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "Die Adresse ist zu lang. / The address is too long.",
+        )
+            .into_response();
+    }
+    next.run(req).await
+}
+
+async fn record_metrics(req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
