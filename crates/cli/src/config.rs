@@ -117,7 +117,8 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment = figment.merge(Env::prefixed("RATHAUS_").split("__"));
+        // RATHAUS_LOG (the log filter) and RATHAUS_CONFIG (the file) are read elsewhere.
+        figment = figment.merge(Env::prefixed("RATHAUS_").ignore(&["log", "config"]).split("__"));
         figment.extract().map_err(|e| {
             e.into_iter()
                 .map(|e| {

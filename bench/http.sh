@@ -1,0 +1,287 @@
+#!/usr/bin/env bash
+# HTTP throughput and latency of the portal, measured with wrk against a minimal axum server as
+# the baseline. Run by hand, not in CI; see bench/README.md.
+#
+#   bash bench/http.sh
+#
+# Environment (all optional):
+#   BENCH_DURATION=10s     length of each measured run
+#   BENCH_WARMUP=2s        length of the unmeasured run before each measured one (0 to skip)
+#   BENCH_THREADS=2        wrk threads
+#   BENCH_CONNECTIONS=64   open connections
+#   BENCH_CATALOGUE=PATH   the national catalogue export (default ../shared/fixtures/leika/leistungen.csv)
+#   BENCH_ONLY=REGEX       run only the scenarios whose name matches (the baseline always runs)
+#
+# What it does: builds rathaus and the baseline in release mode, starts `rathaus demo` with the
+# full catalogue on a free port in a temporary data directory, measures its cold start (until
+# /healthz and /readyz answer 200) and its idle memory, starts the baseline, runs wrk against
+# each scenario, prints a table (also written to bench/results/), and stops everything it
+# started when it ends, however it ends.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DURATION="${BENCH_DURATION:-10s}"
+WARMUP="${BENCH_WARMUP:-2s}"
+THREADS="${BENCH_THREADS:-2}"
+CONNECTIONS="${BENCH_CONNECTIONS:-64}"
+CATALOGUE="${BENCH_CATALOGUE:-$ROOT/../shared/fixtures/leika/leistungen.csv}"
+ONLY="${BENCH_ONLY:-}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'bench/http.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---- cleanup: stop exactly the processes this script started ---------------------------------
+
+STARTED_PIDS=()   # processes started here (portal, baseline)
+CHILD_PIDS=()     # the portal's authority nodes, recorded once they run
+WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/rathaus-bench.XXXXXX")"
+
+is_ours() {
+    # Still alive and still the program we started (guards against a reused PID).
+    [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -e rathaus -e bench-hello
+}
+
+stop_pid() {
+    local pid="$1" i
+    is_ours "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 50); do
+        is_ours "$pid" || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    local pid
+    for pid in "${STARTED_PIDS[@]}"; do stop_pid "$pid"; done
+    for pid in "${CHILD_PIDS[@]}"; do stop_pid "$pid"; done
+    wait 2>/dev/null || true
+    if [[ $status -ne 0 && -s "$WORK_DIR/portal.log" ]]; then
+        printf '\n--- last lines of the portal log ---\n' >&2
+        tail -n 30 "$WORK_DIR/portal.log" >&2 || true
+    fi
+    rm -rf "$WORK_DIR"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- prerequisites ----------------------------------------------------------------------------
+
+[[ -f "$CATALOGUE" ]] || die "the catalogue export is missing: $CATALOGUE (set BENCH_CATALOGUE)"
+
+if ! command -v wrk >/dev/null || ! command -v curl >/dev/null; then
+    log "installing wrk and curl (Debian packages)"
+    SUDO=""
+    [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk curl >/dev/null
+fi
+
+log "building rathaus (release)"
+(cd "$ROOT" && cargo build --release --quiet -p rathaus)
+log "building the baseline bench/hello (release)"
+cargo build --release --quiet --manifest-path "$ROOT/bench/hello/Cargo.toml"
+RATHAUS="$CARGO_TARGET_DIR/release/rathaus"
+HELLO="$CARGO_TARGET_DIR/release/rathaus-bench-hello"
+[[ -x "$RATHAUS" && -x "$HELLO" ]] || die "the release binaries are missing in $CARGO_TARGET_DIR/release"
+
+# A port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+    local port
+    for _ in $(seq 1 200); do
+        port=$((20000 + RANDOM % 30000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    die "found no free port"
+}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+status_of() { curl -s -o /dev/null --max-time 2 -w '%{http_code}' "$1" 2>/dev/null || true; }
+
+# Waits until $2 answers 200 while process $1 lives; prints the milliseconds since $3.
+wait_for_200() {
+    local pid="$1" url="$2" since="$3" deadline=$(( $(now_ms) + 120000 ))
+    while true; do
+        if [[ "$(status_of "$url")" == 200 ]]; then
+            echo $(( $(now_ms) - since ))
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || die "the process serving $url exited during start-up"
+        (( $(now_ms) < deadline )) || die "$url did not answer 200 within 120 s"
+        sleep 0.01
+    done
+}
+
+rss_kib() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
+
+# ---- start the portal -------------------------------------------------------------------------
+
+PORTAL_PORT="$(free_port)"
+PORTAL="http://127.0.0.1:$PORTAL_PORT"
+log "starting rathaus demo on $PORTAL with $(($(wc -l <"$CATALOGUE") - 1)) catalogue rows"
+cd "$ROOT"
+START_MS="$(now_ms)"
+"$RATHAUS" demo --data-dir "$WORK_DIR/data" --listen "127.0.0.1:$PORTAL_PORT" \
+    --catalogue "$CATALOGUE" >"$WORK_DIR/portal.out" 2>"$WORK_DIR/portal.log" &
+PORTAL_PID=$!
+STARTED_PIDS+=("$PORTAL_PID")
+HEALTHZ_MS="$(wait_for_200 "$PORTAL_PID" "$PORTAL/healthz" "$START_MS")"
+READYZ_MS="$(wait_for_200 "$PORTAL_PID" "$PORTAL/readyz" "$START_MS")"
+read -r -a CHILD_PIDS <<<"$(cat /proc/"$PORTAL_PID"/task/*/children 2>/dev/null | tr '\n' ' ')"
+sleep 2   # let start-up allocations settle before reading the idle footprint
+IDLE_RSS="$(rss_kib "$PORTAL_PID" VmRSS)"
+PEAK_RSS="$(rss_kib "$PORTAL_PID" VmHWM)"
+NODES_RSS=0
+for pid in "${CHILD_PIDS[@]}"; do NODES_RSS=$((NODES_RSS + $(rss_kib "$pid" VmRSS))); done
+
+# ---- start the baseline -----------------------------------------------------------------------
+
+HELLO_PORT="$(free_port)"
+"$HELLO" "127.0.0.1:$HELLO_PORT" >"$WORK_DIR/hello.log" 2>&1 &
+HELLO_PID=$!
+STARTED_PIDS+=("$HELLO_PID")
+wait_for_200 "$HELLO_PID" "http://127.0.0.1:$HELLO_PORT/" "$(now_ms)" >/dev/null
+
+# ---- scenarios --------------------------------------------------------------------------------
+# name | base URL | paths (rotated by bench/wrk.lua) | extra wrk arguments
+
+SERVICE_ID="local-residence-registration"
+# A catalogue-only entry (no hand-written definition), by its 14-digit LeiKa key.
+LEIKA_ID="$(curl -s "$PORTAL/api/v1/services?q=Abfallgeb%C3%BChr&limit=100" \
+    | grep -o '"key":"[0-9]\{14\}"' | head -n 1 | grep -o '[0-9]\{14\}' || true)"
+[[ -n "$LEIKA_ID" ]] || die "the search API found no catalogue entry with a LeiKa key"
+
+API_PATHS=(
+    "/api/v1/services?q=Personalausweis"
+    "/api/v1/services?q=Hund"
+    "/api/v1/services?q=Ummeldung"
+    "/api/v1/services?q=Bewohnerparkausweis"
+    "/api/v1/services?q=Wohnungsgeberbest%C3%A4tigung"
+    "/api/v1/services?q=Personalausweiss"
+    "/api/v1/services?q=Fuehrerschien"
+    "/api/v1/services?q=register+my+new+address&lang=en"
+    "/api/v1/services?q=driving+licence&lang=en"
+    "/api/v1/services?q=Kita+Gutschein+beantragen"
+    "/api/v1/services?q=Anmeldung&life_situation=moving"
+    "/api/v1/services"
+)
+SEARCH_PATHS=(
+    "/search?q=Personalausweis"
+    "/search?q=Hund"
+    "/search?q=Bewohnerparkausweis"
+    "/search?q=Personalausweiss"
+    "/search?q=register+my+new+address&lang=en"
+    "/search?q=Kita+Gutschein+beantragen"
+)
+
+SCENARIOS=()
+add() { SCENARIOS+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"${4:-}"); }
+add "hello baseline (axum)"             "http://127.0.0.1:$HELLO_PORT" "/"
+add "portal /healthz (middleware only)" "$PORTAL" "/healthz"
+add "search API (12 queries rotated)"   "$PORTAL" "${API_PATHS[*]}"
+add "search page HTML (6 queries)"      "$PORTAL" "${SEARCH_PATHS[*]}"
+add "service page (definition)"         "$PORTAL" "/services/$SERVICE_ID"
+add "service page (LeiKa entry)"        "$PORTAL" "/services/$LEIKA_ID"
+add "start page"                        "$PORTAL" "/"
+add "service page, gzip/br"             "$PORTAL" "/services/$SERVICE_ID" "-H|Accept-Encoding: gzip, br"
+
+# Every path must answer 200 before it is measured: a fast 404 is no result.
+for scenario in "${SCENARIOS[@]}"; do
+    IFS=$'\t' read -r _ base paths _ <<<"$scenario"
+    read -r -a path_list <<<"$paths"
+    for path in "${path_list[@]}"; do
+        code="$(status_of "$base$path")"
+        [[ "$code" == 200 ]] || die "$base$path answered $code, not 200"
+    done
+done
+
+run_wrk() {   # base, duration, paths..., prints the WRK_RESULT line
+    local base="$1" duration="$2" extra="$3"
+    shift 3
+    local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency --timeout 10s -s "$ROOT/bench/wrk.lua")
+    if [[ -n "$extra" ]]; then
+        local more
+        IFS='|' read -r -a more <<<"$extra"
+        args+=("${more[@]}")
+    fi
+    wrk "${args[@]}" "$base" -- "$@" >"$WORK_DIR/wrk.out" 2>&1 || { cat "$WORK_DIR/wrk.out" >&2; die "wrk failed"; }
+    grep '^WRK_RESULT ' "$WORK_DIR/wrk.out" || { cat "$WORK_DIR/wrk.out" >&2; die "wrk printed no result"; }
+}
+
+field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+
+RESULTS=()   # name \t rps \t p50_us \t p99_us \t errors
+for scenario in "${SCENARIOS[@]}"; do
+    IFS=$'\t' read -r name base paths extra <<<"$scenario"
+    if [[ -n "$ONLY" && "$name" != hello* ]] && ! grep -Eq -- "$ONLY" <<<"$name"; then
+        continue
+    fi
+    read -r -a path_list <<<"$paths"
+    if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
+        log "warm-up: $name ($WARMUP)"
+        run_wrk "$base" "$WARMUP" "$extra" "${path_list[@]}" >/dev/null
+    fi
+    log "measuring: $name ($DURATION, $THREADS threads, $CONNECTIONS connections)"
+    line="$(run_wrk "$base" "$DURATION" "$extra" "${path_list[@]}")"
+    requests="$(field "$line" requests)"
+    duration_us="$(field "$line" duration_us)"
+    rps="$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
+    errors=$(( $(field "$line" connect_errors) + $(field "$line" read_errors) + $(field "$line" write_errors) \
+        + $(field "$line" status_errors) + $(field "$line" timeouts) ))
+    RESULTS+=("$name"$'\t'"$rps"$'\t'"$(field "$line" p50_us)"$'\t'"$(field "$line" p99_us)"$'\t'"$errors")
+done
+
+AFTER_RSS="$(rss_kib "$PORTAL_PID" VmRSS)"
+AFTER_PEAK="$(rss_kib "$PORTAL_PID" VmHWM)"
+
+# ---- report -----------------------------------------------------------------------------------
+
+report() {
+    echo "rathaus HTTP benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')," \
+        "$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
+        "$(wrk --version 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
+    echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per run after a $WARMUP warm-up;" \
+        "load generator and servers share the machine"
+    echo "catalogue: $CATALOGUE ($(($(wc -l <"$CATALOGUE") - 1)) rows)"
+    echo
+    echo "start-up (rathaus demo, full catalogue, 7 authority nodes): /healthz 200 after ${HEALTHZ_MS} ms, /readyz 200 after ${READYZ_MS} ms"
+    echo "portal process memory: idle RSS $(mib "$IDLE_RSS") MiB after start-up (peak during start-up $(mib "$PEAK_RSS") MiB);" \
+        "RSS after the runs $(mib "$AFTER_RSS") MiB (peak $(mib "$AFTER_PEAK") MiB)"
+    echo "authority node processes (${#CHILD_PIDS[@]}, not counted above): $(mib "$NODES_RSS") MiB RSS together"
+    echo
+    local hello_rps hello_p50 hello_p99
+    IFS=$'\t' read -r _ hello_rps hello_p50 hello_p99 _ <<<"${RESULTS[0]}"
+    printf '| %-34s | %9s | %9s | %9s | %8s | %8s | %8s | %6s |\n' \
+        scenario "req/s" "p50 ms" "p99 ms" "req/s ×" "p50 ×" "p99 ×" errors
+    printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n' "$(printf -- '-%.0s' {1..36})" \
+        "----------" "----------" "----------" "---------" "---------" "---------" "-------"
+    local row name rps p50 p99 errors
+    for row in "${RESULTS[@]}"; do
+        IFS=$'\t' read -r name rps p50 p99 errors <<<"$row"
+        awk -v n="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v e="$errors" \
+            -v hr="$hello_rps" -v ha="$hello_p50" -v hb="$hello_p99" 'BEGIN {
+                printf "| %-34s | %9d | %9.2f | %9.2f | %8.3f | %8.1f | %8.1f | %6d |\n",
+                    n, r, a / 1000, b / 1000, r / hr, a / ha, b / hb, e }'
+    done
+    echo
+    echo "req/s × = the scenario's requests per second divided by the baseline's (1.000 = as fast as doing nothing);"
+    echo "p50 × / p99 × = its latency percentiles divided by the baseline's. errors = socket errors, timeouts and non-2xx answers."
+}
+
+mkdir -p "$ROOT/bench/results"
+RESULT_FILE="$ROOT/bench/results/http-$(date -u '+%Y%m%d-%H%M%S').txt"
+report | tee "$RESULT_FILE"
+log "written to ${RESULT_FILE#"$ROOT"/}"

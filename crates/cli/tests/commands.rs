@@ -1,0 +1,139 @@
+//! The command line: service checks, configuration errors and help.
+
+mod common;
+
+use common::rathaus;
+
+fn write(dir: &std::path::Path, name: &str, content: &str) {
+    std::fs::write(dir.join(name), content).unwrap();
+}
+
+#[test]
+fn services_check_accepts_the_shipped_definitions() {
+    let output = rathaus()
+        .args(["services", "check", "services", "--tenant", "demo/tenant.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let valid: usize = stdout.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(valid >= 80, "at least 80 hand-written definitions are shipped, found {valid}");
+}
+
+#[test]
+fn services_check_reports_every_error_with_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(common::root().join("services/residence-registration.toml")).unwrap();
+    write(dir.path(), "a-good.toml", &good);
+    write(dir.path(), "b-duplicate.toml", &good);
+    write(dir.path(), "c-unknown-key.toml", &good.replacen("online = ", "colour = \"blue\"\nonline = ", 1));
+    write(dir.path(), "d-bad-kind.toml", &good.replace("local-residence-registration", "local-other").replace("\"kundenzentrum\"", "\"zoo\""));
+    write(dir.path(), "e-binary.toml", "\u{0}\u{1}garbage = [");
+    std::fs::write(dir.path().join("f-latin1.toml"), [0x6b, 0x65, 0x79, 0x3d, 0xe4]).unwrap();
+
+    let output = rathaus()
+        .args(["services", "check"])
+        .arg(dir.path())
+        .args(["--tenant", "demo/tenant.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let line_for = |file: &str| lines.iter().find(|l| l.contains(file)).copied().unwrap_or_else(|| panic!("no error for {file}: {stdout}"));
+    assert!(line_for("b-duplicate.toml").contains("already used by"));
+    let unknown = line_for("c-unknown-key.toml");
+    assert!(unknown.contains("colour"), "{unknown}");
+    assert!(unknown.split(':').nth(1).unwrap().parse::<usize>().is_ok(), "line number: {unknown}");
+    assert!(line_for("d-bad-kind.toml").contains("no authority kind `zoo`"));
+    line_for("e-binary.toml");
+    assert!(line_for("f-latin1.toml").contains("UTF-8"));
+    assert!(stdout.contains("1 valid definition(s), 5 error(s)"), "{stdout}");
+
+    let output = rathaus().args(["services", "check", "/nonexistent/dir"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("does not exist"));
+}
+
+#[test]
+fn services_check_validates_a_catalogue_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(&csv, "leika_key,name,typisierung,legal_basis,law_shortcuts,ozg_leistung,ozg_id,lebenslage,themenfeld\n123,Kaputt,5,,,X,1,,\n").unwrap();
+    let output = rathaus().args(["services", "check", "services", "--catalogue"]).arg(&csv).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout.contains("bad.csv:2:") && stdout.contains("14 digits"), "{stdout}");
+
+    let fixture = common::fixture();
+    let output = rathaus().args(["services", "check", "services", "--catalogue"]).arg(&fixture).output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4813 catalogue entries"));
+}
+
+#[test]
+fn a_wrong_configuration_is_a_precise_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[portal]\nlisten = \"not an address\"\n", "portal.listen"),
+        ("[portal]\ncolour = \"blue\"\n", "colour"),
+        ("[log]\nformat = \"xml\"\n", "log.format"),
+        ("this is not toml", "rathaus.toml"),
+    ];
+    for (content, needle) in cases {
+        let file = dir.path().join("rathaus.toml");
+        std::fs::write(&file, content).unwrap();
+        let output = rathaus().arg("--config").arg(&file).args(["config", "show"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{content}: {stderr}");
+        assert!(stderr.contains(needle), "{content}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+    let output = rathaus().args(["--config", "/nonexistent.toml", "config", "show"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+
+    let output = rathaus().args(["config", "show"]).env("RATHAUS_PORTAL__LISTEN", "0.0.0.0:9000").output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("0.0.0.0:9000"));
+}
+
+#[test]
+fn the_default_configuration_round_trips() {
+    let output = rathaus().args(["config", "default"]).output().unwrap();
+    assert!(output.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rathaus.toml");
+    std::fs::write(&file, &output.stdout).unwrap();
+    let shown = rathaus().arg("--config").arg(&file).args(["config", "show"]).output().unwrap();
+    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+}
+
+#[test]
+fn help_documents_every_subcommand_and_the_demo_options() {
+    let output = rathaus().arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for command in ["demo", "portal", "authority", "services", "config"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let output = rathaus().args(["demo", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for option in ["--data-dir", "--listen", "--services", "--catalogue", "--tenant"] {
+        assert!(help.contains(option), "{help}");
+    }
+}
+
+#[test]
+fn the_demo_refuses_broken_definitions_with_their_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "broken.toml", "key = \"local-broken\"\nname = 3\n");
+    let data = tempfile::tempdir().unwrap();
+    let output = rathaus()
+        .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .arg("--services")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken.toml:2:"), "{stderr}");
+}
