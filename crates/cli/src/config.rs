@@ -122,11 +122,12 @@ impl Config {
         figment.extract().map_err(|e| {
             e.into_iter()
                 .map(|e| {
-                    let source = e
-                        .metadata
-                        .as_ref()
-                        .map(|m| m.name.to_string())
-                        .unwrap_or_default();
+                    // Name the file (or the environment) the wrong value came from.
+                    let source = match (e.metadata.as_ref(), file) {
+                        (Some(m), Some(file)) if m.name.contains("TOML") => file.display().to_string(),
+                        (Some(m), _) => m.name.to_string(),
+                        (None, _) => "configuration".to_owned(),
+                    };
                     let path = e.path.join(".");
                     format!(
                         "{source}: {}{}",
