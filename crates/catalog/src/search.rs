@@ -88,6 +88,17 @@ fn text_field(tokenizer: &str) -> TextOptions {
     )
 }
 
+/// Keyword lists vary in length for editorial reasons, not relevance: a match in a long list
+/// must count as much as one in a short list, so BM25's length normalisation is switched off.
+fn keyword_field(tokenizer: &str) -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_fieldnorms(false)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    )
+}
+
 impl SearchIndex {
     pub fn build(entries: &[Entry]) -> Result<Self, IndexError> {
         let mut schema = Schema::builder();
@@ -339,6 +350,12 @@ impl SearchIndex {
                 words += 1;
                 clauses.push((Occur::Should, Box::new(BooleanQuery::new(alternatives))));
             }
+        }
+        if words > 1 {
+            // Entries that match every word of the query rank above those matching only some.
+            let all: Vec<(Occur, Box<dyn Query>)> =
+                clauses.iter().map(|(_, q)| (Occur::Must, q.box_clone())).collect();
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all)), 1.5))));
         }
         (words > 0).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
     }
