@@ -9,6 +9,7 @@
 //! ```
 //!
 //! Needs the catalogue export at `../shared/fixtures/leika/leistungen.csv`, beside the checkout.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
@@ -56,7 +57,11 @@ fn cases() -> Vec<Case> {
         case("word/Ummeldung", "Ummeldung", Lang::De),
         case("word/Baugenehmigung", "Baugenehmigung", Lang::De),
         // Compounds and parts of compounds (n-gram matching).
-        case("compound/Bewohnerparkausweis", "Bewohnerparkausweis", Lang::De),
+        case(
+            "compound/Bewohnerparkausweis",
+            "Bewohnerparkausweis",
+            Lang::De,
+        ),
         case("compound/Parkausweis", "Parkausweis", Lang::De),
         case(
             "compound/Wohnungsgeberbestätigung",
@@ -68,7 +73,11 @@ fn cases() -> Vec<Case> {
         case("typo/Fuehrerschien", "Fuehrerschien", Lang::De),
         case("typo/Hundesteur", "Hundesteur", Lang::De),
         // English phrases.
-        case("en/register my new address", "register my new address", Lang::En),
+        case(
+            "en/register my new address",
+            "register my new address",
+            Lang::En,
+        ),
         case("en/driving licence", "driving licence", Lang::En),
         case("en/building permit", "building permit", Lang::En),
         // Three-word queries.
@@ -113,7 +122,8 @@ fn root() -> PathBuf {
 
 /// The national catalogue export; stops with a message naming the path when it is missing.
 fn catalogue_csv() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/leika/leistungen.csv");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/leika/leistungen.csv");
     if !path.is_file() {
         panic!(
             "the catalogue export is missing: {} (expected the shared fixtures beside the \
@@ -153,19 +163,23 @@ fn search(c: &mut Criterion) {
         catalog.len()
     );
     let cases = cases();
+    // What each case finds, so a reader can see that the mix measures real searches.
+    eprintln!(
+        "catalogue: {} entries; hits per case (of {PAGE} shown):",
+        catalog.len()
+    );
+    for case in &cases {
+        let results = catalog.search(&case.query, case.lang, case.filter, 0, PAGE);
+        eprintln!("  {:<40} {:>5} hits", case.name, results.total);
+    }
 
     let mut group = c.benchmark_group("search");
     group.measurement_time(Duration::from_secs(3));
     for case in &cases {
         group.bench_function(BenchmarkId::from_parameter(case.name), |b| {
             b.iter(|| {
-                let results = catalog.search(
-                    black_box(&case.query),
-                    case.lang,
-                    case.filter,
-                    0,
-                    PAGE,
-                );
+                let results =
+                    catalog.search(black_box(&case.query), case.lang, case.filter, 0, PAGE);
                 black_box((results.items.len(), results.total, results.facets.len()))
             });
         });
@@ -178,13 +192,8 @@ fn search(c: &mut Criterion) {
     group.bench_function("all-cases", |b| {
         b.iter(|| {
             for case in &cases {
-                let results = catalog.search(
-                    black_box(&case.query),
-                    case.lang,
-                    case.filter,
-                    0,
-                    PAGE,
-                );
+                let results =
+                    catalog.search(black_box(&case.query), case.lang, case.filter, 0, PAGE);
                 black_box(results.total);
             }
         });
@@ -197,7 +206,8 @@ fn search(c: &mut Criterion) {
 fn load_catalogue(c: &mut Criterion) {
     let csv = catalogue_csv();
     let tenant = tenant();
-    let bytes = std::fs::read(&csv).unwrap_or_else(|e| panic!("cannot read {}: {e}", csv.display()));
+    let bytes =
+        std::fs::read(&csv).unwrap_or_else(|e| panic!("cannot read {}: {e}", csv.display()));
 
     let mut group = c.benchmark_group("load");
     group.sample_size(10);
@@ -213,7 +223,13 @@ fn load_catalogue(c: &mut Criterion) {
         });
     });
     group.bench_function("read + check definitions", |b| {
-        b.iter(|| black_box(load_definitions(&services_dir(), Some(&tenant)).definitions.len()));
+        b.iter(|| {
+            black_box(
+                load_definitions(&services_dir(), Some(&tenant))
+                    .definitions
+                    .len(),
+            )
+        });
     });
     group.bench_function("build index (from parsed parts)", |b| {
         b.iter_batched(

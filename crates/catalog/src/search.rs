@@ -108,8 +108,8 @@ impl SearchIndex {
                 schema.add_text_field("name_en", text_field("en")),
             ],
             keywords: [
-                schema.add_text_field("kw_de", text_field("de")),
-                schema.add_text_field("kw_en", text_field("en")),
+                schema.add_text_field("kw_de", keyword_field("de")),
+                schema.add_text_field("kw_en", keyword_field("en")),
             ],
             body: [
                 schema.add_text_field("body_de", text_field("de")),
@@ -353,9 +353,14 @@ impl SearchIndex {
         }
         if words > 1 {
             // Entries that match every word of the query rank above those matching only some.
-            let all: Vec<(Occur, Box<dyn Query>)> =
-                clauses.iter().map(|(_, q)| (Occur::Must, q.box_clone())).collect();
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all)), 1.5))));
+            let all: Vec<(Occur, Box<dyn Query>)> = clauses
+                .iter()
+                .map(|(_, q)| (Occur::Must, q.box_clone()))
+                .collect();
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(BooleanQuery::new(all)), 1.5)),
+            ));
         }
         (words > 0).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)
     }

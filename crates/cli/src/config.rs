@@ -118,13 +118,19 @@ impl Config {
             figment = figment.merge(Toml::file_exact(file));
         }
         // RATHAUS_LOG (the log filter) and RATHAUS_CONFIG (the file) are read elsewhere.
-        figment = figment.merge(Env::prefixed("RATHAUS_").ignore(&["log", "config"]).split("__"));
+        figment = figment.merge(
+            Env::prefixed("RATHAUS_")
+                .ignore(&["log", "config"])
+                .split("__"),
+        );
         figment.extract().map_err(|e| {
             e.into_iter()
                 .map(|e| {
                     // Name the file (or the environment) the wrong value came from.
                     let source = match (e.metadata.as_ref(), file) {
-                        (Some(m), Some(file)) if m.name.contains("TOML") => file.display().to_string(),
+                        (Some(m), Some(file)) if m.name.contains("TOML") => {
+                            file.display().to_string()
+                        }
                         (Some(m), _) => m.name.to_string(),
                         (None, _) => "configuration".to_owned(),
                     };

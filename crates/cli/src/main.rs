@@ -132,6 +132,7 @@ enum ConfigCommand {
     Show,
 }
 
+#[allow(clippy::print_stdout)] // printing is what these subcommands are for
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut config = match Config::load(cli.config.as_deref()) {

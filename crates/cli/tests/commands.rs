@@ -1,4 +1,5 @@
 //! The command line: service checks, configuration errors and help.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -11,25 +12,49 @@ fn write(dir: &std::path::Path, name: &str, content: &str) {
 #[test]
 fn services_check_accepts_the_shipped_definitions() {
     let output = rathaus()
-        .args(["services", "check", "services", "--tenant", "demo/tenant.toml"])
+        .args([
+            "services",
+            "check",
+            "services",
+            "--tenant",
+            "demo/tenant.toml",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     let valid: usize = stdout.split_whitespace().next().unwrap().parse().unwrap();
-    assert!(valid >= 80, "at least 80 hand-written definitions are shipped, found {valid}");
+    assert!(
+        valid >= 80,
+        "at least 80 hand-written definitions are shipped, found {valid}"
+    );
 }
 
 #[test]
 fn services_check_reports_every_error_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(common::root().join("services/residence-registration.toml")).unwrap();
+    let good = std::fs::read_to_string(common::root().join("services/residence-registration.toml"))
+        .unwrap();
     write(dir.path(), "a-good.toml", &good);
     write(dir.path(), "b-duplicate.toml", &good);
-    write(dir.path(), "c-unknown-key.toml", &good.replacen("online = ", "colour = \"blue\"\nonline = ", 1));
-    write(dir.path(), "d-bad-kind.toml", &good.replace("local-residence-registration", "local-other").replace("\"kundenzentrum\"", "\"zoo\""));
+    write(
+        dir.path(),
+        "c-unknown-key.toml",
+        &good.replacen("online = ", "colour = \"blue\"\nonline = ", 1),
+    );
+    write(
+        dir.path(),
+        "d-bad-kind.toml",
+        &good
+            .replace("local-residence-registration", "local-other")
+            .replace("\"kundenzentrum\"", "\"zoo\""),
+    );
     write(dir.path(), "e-binary.toml", "\u{0}\u{1}garbage = [");
-    std::fs::write(dir.path().join("f-latin1.toml"), [0x6b, 0x65, 0x79, 0x3d, 0xe4]).unwrap();
+    std::fs::write(
+        dir.path().join("f-latin1.toml"),
+        [0x6b, 0x65, 0x79, 0x3d, 0xe4],
+    )
+    .unwrap();
 
     let output = rathaus()
         .args(["services", "check"])
@@ -40,17 +65,32 @@ fn services_check_reports_every_error_with_file_and_line() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     let lines: Vec<&str> = stdout.lines().collect();
-    let line_for = |file: &str| lines.iter().find(|l| l.contains(file)).copied().unwrap_or_else(|| panic!("no error for {file}: {stdout}"));
+    let line_for = |file: &str| {
+        lines
+            .iter()
+            .find(|l| l.contains(file))
+            .copied()
+            .unwrap_or_else(|| panic!("no error for {file}: {stdout}"))
+    };
     assert!(line_for("b-duplicate.toml").contains("already used by"));
     let unknown = line_for("c-unknown-key.toml");
     assert!(unknown.contains("colour"), "{unknown}");
-    assert!(unknown.split(':').nth(1).unwrap().parse::<usize>().is_ok(), "line number: {unknown}");
+    assert!(
+        unknown.split(':').nth(1).unwrap().parse::<usize>().is_ok(),
+        "line number: {unknown}"
+    );
     assert!(line_for("d-bad-kind.toml").contains("no authority kind `zoo`"));
     line_for("e-binary.toml");
     assert!(line_for("f-latin1.toml").contains("UTF-8"));
-    assert!(stdout.contains("1 valid definition(s), 5 error(s)"), "{stdout}");
+    assert!(
+        stdout.contains("1 valid definition(s), 5 error(s)"),
+        "{stdout}"
+    );
 
-    let output = rathaus().args(["services", "check", "/nonexistent/dir"]).output().unwrap();
+    let output = rathaus()
+        .args(["services", "check", "/nonexistent/dir"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stdout).contains("does not exist"));
 }
@@ -60,13 +100,24 @@ fn services_check_validates_a_catalogue_export() {
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("bad.csv");
     std::fs::write(&csv, "leika_key,name,typisierung,legal_basis,law_shortcuts,ozg_leistung,ozg_id,lebenslage,themenfeld\n123,Kaputt,5,,,X,1,,\n").unwrap();
-    let output = rathaus().args(["services", "check", "services", "--catalogue"]).arg(&csv).output().unwrap();
+    let output = rathaus()
+        .args(["services", "check", "services", "--catalogue"])
+        .arg(&csv)
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stdout.contains("bad.csv:2:") && stdout.contains("14 digits"), "{stdout}");
+    assert!(
+        stdout.contains("bad.csv:2:") && stdout.contains("14 digits"),
+        "{stdout}"
+    );
 
     let fixture = common::fixture();
-    let output = rathaus().args(["services", "check", "services", "--catalogue"]).arg(&fixture).output().unwrap();
+    let output = rathaus()
+        .args(["services", "check", "services", "--catalogue"])
+        .arg(&fixture)
+        .output()
+        .unwrap();
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).contains("4813 catalogue entries"));
 }
@@ -83,16 +134,28 @@ fn a_wrong_configuration_is_a_precise_error_not_a_panic() {
     for (content, needle) in cases {
         let file = dir.path().join("rathaus.toml");
         std::fs::write(&file, content).unwrap();
-        let output = rathaus().arg("--config").arg(&file).args(["config", "show"]).output().unwrap();
+        let output = rathaus()
+            .arg("--config")
+            .arg(&file)
+            .args(["config", "show"])
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{content}: {stderr}");
         assert!(stderr.contains(needle), "{content}: {stderr}");
         assert!(!stderr.contains("panicked"));
     }
-    let output = rathaus().args(["--config", "/nonexistent.toml", "config", "show"]).output().unwrap();
+    let output = rathaus()
+        .args(["--config", "/nonexistent.toml", "config", "show"])
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
 
-    let output = rathaus().args(["config", "show"]).env("RATHAUS_PORTAL__LISTEN", "0.0.0.0:9000").output().unwrap();
+    let output = rathaus()
+        .args(["config", "show"])
+        .env("RATHAUS_PORTAL__LISTEN", "0.0.0.0:9000")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&output.stdout).contains("0.0.0.0:9000"));
 }
 
@@ -103,8 +166,17 @@ fn the_default_configuration_round_trips() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rathaus.toml");
     std::fs::write(&file, &output.stdout).unwrap();
-    let shown = rathaus().arg("--config").arg(&file).args(["config", "show"]).output().unwrap();
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    let shown = rathaus()
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "show"])
+        .output()
+        .unwrap();
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
 }
 
 #[test]
@@ -116,7 +188,13 @@ fn help_documents_every_subcommand_and_the_demo_options() {
     }
     let output = rathaus().args(["demo", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
-    for option in ["--data-dir", "--listen", "--services", "--catalogue", "--tenant"] {
+    for option in [
+        "--data-dir",
+        "--listen",
+        "--services",
+        "--catalogue",
+        "--tenant",
+    ] {
         assert!(help.contains(option), "{help}");
     }
 }
@@ -124,7 +202,11 @@ fn help_documents_every_subcommand_and_the_demo_options() {
 #[test]
 fn the_demo_refuses_broken_definitions_with_their_errors() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "broken.toml", "key = \"local-broken\"\nname = 3\n");
+    write(
+        dir.path(),
+        "broken.toml",
+        "key = \"local-broken\"\nname = 3\n",
+    );
     let data = tempfile::tempdir().unwrap();
     let output = rathaus()
         .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])

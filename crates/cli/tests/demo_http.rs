@@ -1,4 +1,5 @@
 //! The demo over real HTTP: pages, API, finder, languages, headers and hostile input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -7,27 +8,62 @@ use common::{Demo, get, get_json};
 #[tokio::test]
 async fn demo_serves_pages_in_german_and_english() {
     let demo = Demo::start(&[]);
-    assert!(demo.nodes.len() >= 3, "expected the demo tenant's authority nodes, got {:?}", demo.nodes);
+    assert!(
+        demo.nodes.len() >= 3,
+        "expected the demo tenant's authority nodes, got {:?}",
+        demo.nodes
+    );
 
     let (status, _, body) = get(&demo.url("/")).await;
     assert_eq!(status, 200);
-    assert!(body.contains("<html lang=\"de\">") && body.contains("Lebenslagen"), "{body}");
+    assert!(
+        body.contains("<html lang=\"de\">") && body.contains("Lebenslagen"),
+        "{body}"
+    );
     assert!(body.contains("href=\"/life-situations/moving\""));
 
     let (status, headers, body) = get(&demo.url("/?lang=en")).await;
     assert_eq!(status, 200);
     assert!(body.contains("<html lang=\"en\">") && body.contains("Life situations"));
     let cookie = headers.get("set-cookie").unwrap().to_str().unwrap();
-    assert!(cookie.starts_with("lang=en") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.starts_with("lang=en") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
 
-    let remembered = common::client().get(demo.url("/life-situations")).header("cookie", "lang=en").send().await.unwrap();
-    assert!(remembered.text().await.unwrap().contains("<html lang=\"en\">"));
-    let accepted = common::client().get(demo.url("/")).header("accept-language", "en-GB,en;q=0.9").send().await.unwrap();
-    assert!(accepted.text().await.unwrap().contains("<html lang=\"en\">"));
+    let remembered = common::client()
+        .get(demo.url("/life-situations"))
+        .header("cookie", "lang=en")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        remembered
+            .text()
+            .await
+            .unwrap()
+            .contains("<html lang=\"en\">")
+    );
+    let accepted = common::client()
+        .get(demo.url("/"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        accepted
+            .text()
+            .await
+            .unwrap()
+            .contains("<html lang=\"en\">")
+    );
 
     let (status, _, body) = get(&demo.url("/search?q=Ummeldung")).await;
     assert_eq!(status, 200);
-    assert!(body.contains("/services/local-residence-registration"), "search page lacks the residence registration");
+    assert!(
+        body.contains("/services/local-residence-registration"),
+        "search page lacks the residence registration"
+    );
 
     let (status, _, body) = get(&demo.url("/life-situations/moving")).await;
     assert_eq!(status, 200);
@@ -35,10 +71,16 @@ async fn demo_serves_pages_in_german_and_english() {
 
     let (status, _, body) = get(&demo.url("/services/local-residence-registration")).await;
     assert_eq!(status, 200);
-    for needle in ["Online-Antrag starten", "Rechtsgrundlagen", "Zuständige Stelle", "Bundesmeldegesetz"] {
+    for needle in [
+        "Online-Antrag starten",
+        "Rechtsgrundlagen",
+        "Zuständige Stelle",
+        "Bundesmeldegesetz",
+    ] {
         assert!(body.contains(needle), "service page lacks {needle}");
     }
-    let (status, _, body) = get(&demo.url("/services/local-residence-registration/apply?lang=en")).await;
+    let (status, _, body) =
+        get(&demo.url("/services/local-residence-registration/apply?lang=en")).await;
     assert_eq!(status, 200);
     assert!(body.contains("Before you start"));
 
@@ -56,31 +98,47 @@ async fn demo_serves_pages_in_german_and_english() {
 #[tokio::test]
 async fn finder_names_the_authority_for_a_postcode() {
     let demo = Demo::start(&[]);
-    let (status, body) = get_json(&demo.url("/api/v1/responsibility?service=local-residence-registration&postcode=22765")).await;
+    let (status, body) = get_json(
+        &demo.url("/api/v1/responsibility?service=local-residence-registration&postcode=22765"),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "found");
     assert_eq!(body["authorities"][0]["district"]["id"], "altona");
     assert_eq!(body["authorities"][0]["kind"], "kundenzentrum");
 
-    let (_, body) = get_json(&demo.url("/api/v1/responsibility?service=local-residence-registration&postcode=80331")).await;
+    let (_, body) = get_json(
+        &demo.url("/api/v1/responsibility?service=local-residence-registration&postcode=80331"),
+    )
+    .await;
     assert_eq!(body["status"], "outside_area");
 
     for (query, param) in [
-        ("service=local-residence-registration&postcode=2276", "postcode"),
+        (
+            "service=local-residence-registration&postcode=2276",
+            "postcode",
+        ),
         ("service=local-residence-registration", "postcode"),
         ("postcode=22765", "service"),
         ("service=..%2F..%2Fetc&postcode=22765", "service"),
     ] {
-        let (status, headers, body) = get(&demo.url(&format!("/api/v1/responsibility?{query}"))).await;
+        let (status, headers, body) =
+            get(&demo.url(&format!("/api/v1/responsibility?{query}"))).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(headers["content-type"], "application/problem+json");
         let problem: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(problem["errors"][0]["pointer"], param, "{query}: {body}");
     }
 
-    let (status, _, body) = get(&demo.url("/services/local-residence-registration?postcode=Musterweg+1%2C+22765+Hamburg")).await;
+    let (status, _, body) =
+        get(&demo
+            .url("/services/local-residence-registration?postcode=Musterweg+1%2C+22765+Hamburg"))
+        .await;
     assert_eq!(status, 200);
-    assert!(body.contains("Kundenzentrum") && body.contains("Altona"), "finder result missing");
+    assert!(
+        body.contains("Kundenzentrum") && body.contains("Altona"),
+        "finder result missing"
+    );
     let (_, _, body) = get(&demo.url("/services/local-residence-registration?postcode=abc")).await;
     assert!(body.contains("aria-invalid=\"true\"") && body.contains("fünf Ziffern"));
 }
@@ -88,7 +146,8 @@ async fn finder_names_the_authority_for_a_postcode() {
 #[tokio::test]
 async fn api_searches_and_describes_services() {
     let demo = Demo::start(&[]);
-    let (status, body) = get_json(&demo.url("/api/v1/services?q=Wohnsitz+anmelden&lang=de&limit=5")).await;
+    let (status, body) =
+        get_json(&demo.url("/api/v1/services?q=Wohnsitz+anmelden&lang=de&limit=5")).await;
     assert_eq!(status, 200);
     assert!(body["total"].as_u64().unwrap() >= 1);
     let first = &body["items"][0];
@@ -97,14 +156,19 @@ async fn api_searches_and_describes_services() {
     }
     assert_eq!(first["id"], "local-residence-registration", "{body}");
 
-    let (_, body) = get_json(&demo.url("/api/v1/services?q=register+my+address&lang=en&limit=3")).await;
-    assert_eq!(body["items"][0]["id"], "local-residence-registration", "{body}");
+    let (_, body) =
+        get_json(&demo.url("/api/v1/services?q=register+my+address&lang=en&limit=3")).await;
+    assert_eq!(
+        body["items"][0]["id"], "local-residence-registration",
+        "{body}"
+    );
 
     let (_, body) = get_json(&demo.url("/api/v1/services?life_situation=pets&limit=100")).await;
     let items = body["items"].as_array().unwrap();
     assert!(!items.is_empty() && items.len() as u64 == body["total"].as_u64().unwrap());
 
-    let (status, body) = get_json(&demo.url("/api/v1/services/local-residence-registration?lang=en")).await;
+    let (status, body) =
+        get_json(&demo.url("/api/v1/services/local-residence-registration?lang=en")).await;
     assert_eq!(status, 200);
     assert_eq!(body["assurance_level"], "high");
     assert_eq!(body["authority_kind"], "kundenzentrum");
@@ -119,7 +183,11 @@ async fn api_searches_and_describes_services() {
     let (status, openapi) = get_json(&demo.url("/api/v1/openapi.json")).await;
     assert_eq!(status, 200);
     assert_eq!(openapi["openapi"], "3.1.0");
-    for path in ["/api/v1/services", "/api/v1/services/{id}", "/api/v1/responsibility"] {
+    for path in [
+        "/api/v1/services",
+        "/api/v1/services/{id}",
+        "/api/v1/responsibility",
+    ] {
         assert!(openapi["paths"][path].is_object(), "openapi lacks {path}");
     }
 }
@@ -151,12 +219,21 @@ async fn hostile_input_gets_clear_errors_and_never_a_server_error() {
     for path in &cases {
         let (status, headers, body) = get(&demo.url(path)).await;
         assert!((200..500).contains(&status), "{path}: {status}");
-        assert!(!body.contains("panicked") && !body.contains("src/") && !body.contains("sqlx"), "{path} leaks internals");
+        assert!(
+            !body.contains("panicked") && !body.contains("src/") && !body.contains("sqlx"),
+            "{path} leaks internals"
+        );
         if status >= 400 && !path.starts_with("/api/") && !path.starts_with("/assets/") {
-            assert!(body.contains("Fehlerkennung"), "{path}: a person gets a readable error page");
+            assert!(
+                body.contains("Fehlerkennung"),
+                "{path}: a person gets a readable error page"
+            );
         }
         if path.starts_with("/api/") && status >= 400 {
-            assert_eq!(headers["content-type"], "application/problem+json", "{path}");
+            assert_eq!(
+                headers["content-type"], "application/problem+json",
+                "{path}"
+            );
         }
     }
     let (status, _, body) = get(&demo.url("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E")).await;
@@ -173,16 +250,26 @@ async fn responses_carry_security_headers_health_and_metrics() {
     let (status, headers, _) = get(&demo.url("/")).await;
     assert_eq!(status, 200);
     let csp = headers["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'self'"),
+        "{csp}"
+    );
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "same-origin");
     assert!(headers.contains_key("x-request-id"));
-    assert!(!headers.contains_key("strict-transport-security"), "no HSTS on plain HTTP");
+    assert!(
+        !headers.contains_key("strict-transport-security"),
+        "no HSTS on plain HTTP"
+    );
 
     let (status, body) = get_json(&demo.url("/healthz")).await;
     assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
     let (status, body) = get_json(&demo.url("/readyz")).await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("ready")), "{body}");
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("ready")),
+        "{body}"
+    );
     let (status, _, metrics) = get(&demo.url("/metrics")).await;
     assert_eq!(status, 200);
     assert!(metrics.contains("http_requests_total"), "{metrics}");
@@ -198,7 +285,10 @@ async fn the_full_national_catalogue_is_served_beside_the_definitions() {
     // A catalogue-only entry: German name, marked as such on English pages.
     let (status, _, body) = get(&demo.url("/services/99001001000000?lang=en")).await;
     assert_eq!(status, 200);
-    assert!(body.contains("lang=\"de\">Abfallgebühr"), "German-only name must carry lang=de");
+    assert!(
+        body.contains("lang=\"de\">Abfallgebühr"),
+        "German-only name must carry lang=de"
+    );
     let (_, body) = get_json(&demo.url("/api/v1/services?q=Abfallgeb%C3%BChr&limit=3")).await;
     assert_eq!(body["items"][0]["id"], "99001001000000", "{body}");
 }

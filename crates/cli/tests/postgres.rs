@@ -1,4 +1,5 @@
 //! The portal on PostgreSQL: the same binary, a `postgres://` URL (when `DATABASE_URL` is set).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -14,9 +15,19 @@ async fn the_portal_runs_on_postgresql() {
         eprintln!("DATABASE_URL is not set: skipping the PostgreSQL run (CI sets it)");
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = common::rathaus()
-        .args(["portal", "--listen", &format!("127.0.0.1:{port}"), "--database-url", database.url()])
+        .args([
+            "portal",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            database.url(),
+        ])
         .env("RATHAUS_LOG", "info")
         .stderr(Stdio::piped())
         .spawn()
@@ -40,7 +51,8 @@ async fn the_portal_runs_on_postgresql() {
     let base = format!("http://127.0.0.1:{port}");
     let (status, body) = common::get_json(&format!("{base}/readyz")).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = common::get_json(&format!("{base}/api/v1/services?q=Personalausweis")).await;
+    let (status, body) =
+        common::get_json(&format!("{base}/api/v1/services?q=Personalausweis")).await;
     assert_eq!(status, 200);
     assert!(body["total"].as_u64().unwrap() > 0);
     let _ = child.kill();

@@ -1,5 +1,5 @@
 //! Starts real `rathaus` processes for integration tests and talks to them over HTTP.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -7,18 +7,28 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 pub fn fixture() -> PathBuf {
     let path = root().join("../shared/fixtures/leika/leistungen.csv");
-    assert!(path.is_file(), "the catalogue fixture is missing: {}", path.display());
+    assert!(
+        path.is_file(),
+        "the catalogue fixture is missing: {}",
+        path.display()
+    );
     path
 }
 
 pub fn rathaus() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_rathaus"));
-    command.current_dir(root()).env("RATHAUS_LOG", "warn").env_remove("RATHAUS_CONFIG");
+    command
+        .current_dir(root())
+        .env("RATHAUS_LOG", "warn")
+        .env_remove("RATHAUS_CONFIG");
     command
 }
 
@@ -73,7 +83,12 @@ impl Demo {
             }
         }
         let portal = portal.expect("rathaus demo printed no portal URL within 60 s");
-        Self { child, portal, nodes, _data: data }
+        Self {
+            child,
+            portal,
+            nodes,
+            _data: data,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -89,7 +104,10 @@ impl Drop for Demo {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 pub async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, String) {
@@ -101,7 +119,14 @@ pub async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, String) {
 
 pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let (status, headers, body) = get(url).await;
-    let kind = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(kind.contains("json"), "{url}: expected JSON, got {kind}: {body}");
+    let kind = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        kind.contains("json"),
+        "{url}: expected JSON, got {kind}: {body}"
+    );
     (status, serde_json::from_str(&body).unwrap())
 }
