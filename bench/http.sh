@@ -157,10 +157,10 @@ wait_for_200 "$HELLO_PID" "http://127.0.0.1:$HELLO_PORT/" "$(now_ms)" >/dev/null
 # ---- scenarios --------------------------------------------------------------------------------
 # name | base URL | paths (rotated by bench/wrk.lua) | extra wrk arguments
 
-SERVICE_ID="local-residence-registration"
+SERVICE_ID="99115005104000"
 # A catalogue-only entry (no hand-written definition), by its 14-digit LeiKa key.
 LEIKA_ID="$(curl -s "$PORTAL/api/v1/services?q=Abfallgeb%C3%BChr&limit=100" \
-    | grep -o '"key":"[0-9]\{14\}"' | head -n 1 | grep -o '[0-9]\{14\}' || true)"
+    | grep -o '"id":"[0-9]\{14\}"' | head -n 1 | grep -o '[0-9]\{14\}' || true)"
 [[ -n "$LEIKA_ID" ]] || die "the search API found no catalogue entry with a LeiKa key"
 
 API_PATHS=(
@@ -170,7 +170,7 @@ API_PATHS=(
     "/api/v1/services?q=Bewohnerparkausweis"
     "/api/v1/services?q=Wohnungsgeberbest%C3%A4tigung"
     "/api/v1/services?q=Personalausweiss"
-    "/api/v1/services?q=Fuehrerschien"
+    "/api/v1/services?q=F%C3%BChrerschien"
     "/api/v1/services?q=register+my+new+address&lang=en"
     "/api/v1/services?q=driving+licence&lang=en"
     "/api/v1/services?q=Kita+Gutschein+beantragen"
@@ -186,6 +186,13 @@ SEARCH_PATHS=(
     "/search?q=Kita+Gutschein+beantragen"
 )
 
+# About 10 KB of query string: the search reads only the first 200 characters, so this shows
+# what the most expensive query a client can send costs.
+LONG_PATH="/api/v1/services?q="
+while (( ${#LONG_PATH} < 10240 )); do
+    LONG_PATH+="Wohnungsgeberbest%C3%A4tigung+Ummeldung+Personalausweis+"
+done
+
 SCENARIOS=()
 add() { SCENARIOS+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"${4:-}"); }
 add "hello baseline (axum)"             "http://127.0.0.1:$HELLO_PORT" "/"
@@ -195,7 +202,9 @@ add "search page HTML (6 queries)"      "$PORTAL" "${SEARCH_PATHS[*]}"
 add "service page (definition)"         "$PORTAL" "/services/$SERVICE_ID"
 add "service page (LeiKa entry)"        "$PORTAL" "/services/$LEIKA_ID"
 add "start page"                        "$PORTAL" "/"
-add "service page, gzip/br"             "$PORTAL" "/services/$SERVICE_ID" "-H|Accept-Encoding: gzip, br"
+add "service page, gzip"                "$PORTAL" "/services/$SERVICE_ID" "-H|Accept-Encoding: gzip"
+add "service page, br (as browsers get)" "$PORTAL" "/services/$SERVICE_ID" "-H|Accept-Encoding: gzip, deflate, br"
+add "search API, hostile 10 KB query"   "$PORTAL" "$LONG_PATH"
 
 # Every path must answer 200 before it is measured: a fast 404 is no result.
 for scenario in "${SCENARIOS[@]}"; do
@@ -222,7 +231,7 @@ run_wrk() {   # base, duration, paths..., prints the WRK_RESULT line
 
 field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
-RESULTS=()   # name \t rps \t p50_us \t p99_us \t errors
+RESULTS=()   # name \t rps \t p50_us \t p99_us \t errors \t bytes per response
 for scenario in "${SCENARIOS[@]}"; do
     IFS=$'\t' read -r name base paths extra <<<"$scenario"
     if [[ -n "$ONLY" && "$name" != hello* ]] && ! grep -Eq -- "$ONLY" <<<"$name"; then
@@ -240,7 +249,8 @@ for scenario in "${SCENARIOS[@]}"; do
     rps="$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
     errors=$(( $(field "$line" connect_errors) + $(field "$line" read_errors) + $(field "$line" write_errors) \
         + $(field "$line" status_errors) + $(field "$line" timeouts) ))
-    RESULTS+=("$name"$'\t'"$rps"$'\t'"$(field "$line" p50_us)"$'\t'"$(field "$line" p99_us)"$'\t'"$errors")
+    per_response="$(awk -v b="$(field "$line" bytes)" -v r="$requests" 'BEGIN { printf "%.0f", r ? b / r : 0 }')"
+    RESULTS+=("$name"$'\t'"$rps"$'\t'"$(field "$line" p50_us)"$'\t'"$(field "$line" p99_us)"$'\t'"$errors"$'\t'"$per_response")
 done
 
 AFTER_RSS="$(rss_kib "$PORTAL_PID" VmRSS)"
@@ -257,28 +267,29 @@ report() {
         "load generator and servers share the machine"
     echo "catalogue: $CATALOGUE ($(($(wc -l <"$CATALOGUE") - 1)) rows)"
     echo
-    echo "start-up (rathaus demo, full catalogue, 7 authority nodes): /healthz 200 after ${HEALTHZ_MS} ms, /readyz 200 after ${READYZ_MS} ms"
+    echo "start-up (rathaus demo, full catalogue, ${#CHILD_PIDS[@]} authority nodes): /healthz 200 after ${HEALTHZ_MS} ms, /readyz 200 after ${READYZ_MS} ms"
     echo "portal process memory: idle RSS $(mib "$IDLE_RSS") MiB after start-up (peak during start-up $(mib "$PEAK_RSS") MiB);" \
         "RSS after the runs $(mib "$AFTER_RSS") MiB (peak $(mib "$AFTER_PEAK") MiB)"
     echo "authority node processes (${#CHILD_PIDS[@]}, not counted above): $(mib "$NODES_RSS") MiB RSS together"
     echo
     local hello_rps hello_p50 hello_p99
     IFS=$'\t' read -r _ hello_rps hello_p50 hello_p99 _ <<<"${RESULTS[0]}"
-    printf '| %-34s | %9s | %9s | %9s | %8s | %8s | %8s | %6s |\n' \
-        scenario "req/s" "p50 ms" "p99 ms" "req/s ×" "p50 ×" "p99 ×" errors
-    printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n' "$(printf -- '-%.0s' {1..36})" \
-        "----------" "----------" "----------" "---------" "---------" "---------" "-------"
-    local row name rps p50 p99 errors
+    printf '| %-34s | %9s | %9s | %9s | %8s | %8s | %8s | %8s | %6s |\n' \
+        scenario "req/s" "p50 ms" "p99 ms" "req/s ×" "p50 ×" "p99 ×" "KB/resp" errors
+    printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n' "$(printf -- '-%.0s' {1..36})" \
+        "----------" "----------" "----------" "---------" "---------" "---------" "---------" "-------"
+    local row name rps p50 p99 errors size
     for row in "${RESULTS[@]}"; do
-        IFS=$'\t' read -r name rps p50 p99 errors <<<"$row"
-        awk -v n="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v e="$errors" \
+        IFS=$'\t' read -r name rps p50 p99 errors size <<<"$row"
+        awk -v n="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v e="$errors" -v s="$size" \
             -v hr="$hello_rps" -v ha="$hello_p50" -v hb="$hello_p99" 'BEGIN {
-                printf "| %-34s | %9d | %9.2f | %9.2f | %8.3f | %8.1f | %8.1f | %6d |\n",
-                    n, r, a / 1000, b / 1000, r / hr, a / ha, b / hb, e }'
+                printf "| %-34s | %9d | %9.2f | %9.2f | %8.3f | %8.1f | %8.1f | %8.1f | %6d |\n",
+                    n, r, a / 1000, b / 1000, r / hr, a / ha, b / hb, s / 1000, e }'
     done
     echo
     echo "req/s × = the scenario's requests per second divided by the baseline's (1.000 = as fast as doing nothing);"
-    echo "p50 × / p99 × = its latency percentiles divided by the baseline's. errors = socket errors, timeouts and non-2xx answers."
+    echo "p50 × / p99 × = its latency percentiles divided by the baseline's; KB/resp = bytes received per response,"
+    echo "headers included; errors = socket errors, timeouts and non-2xx answers."
 }
 
 mkdir -p "$ROOT/bench/results"

@@ -70,7 +70,7 @@ fn cases() -> Vec<Case> {
         ),
         // Typos (Levenshtein automata).
         case("typo/Personalausweiss", "Personalausweiss", Lang::De),
-        case("typo/Fuehrerschien", "Fuehrerschien", Lang::De),
+        case("typo/Führerschien", "Führerschien", Lang::De),
         case("typo/Hundesteur", "Hundesteur", Lang::De),
         // English phrases.
         case(
@@ -186,12 +186,17 @@ fn search(c: &mut Criterion) {
     }
     group.finish();
 
-    // All cases one after the other: the mean per query of a mixed workload.
+    // The everyday cases one after the other (all but the hostile 10 KB query, which would
+    // dominate the sum): the mean per query of a mixed workload, as queries per second.
+    let everyday: Vec<&Case> = cases
+        .iter()
+        .filter(|c| !c.name.starts_with("long/"))
+        .collect();
     let mut group = c.benchmark_group("search-mix");
-    group.throughput(Throughput::Elements(cases.len() as u64));
-    group.bench_function("all-cases", |b| {
+    group.throughput(Throughput::Elements(everyday.len() as u64));
+    group.bench_function(format!("everyday ({} cases)", everyday.len()), |b| {
         b.iter(|| {
-            for case in &cases {
+            for case in &everyday {
                 let results =
                     catalog.search(black_box(&case.query), case.lang, case.filter, 0, PAGE);
                 black_box(results.total);

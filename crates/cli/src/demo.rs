@@ -123,6 +123,7 @@ fn spawn_node(
                 "text"
             },
         ])
+        .arg("--exit-with-parent")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

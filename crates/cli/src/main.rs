@@ -105,6 +105,10 @@ struct AuthorityArgs {
     /// Directory with the web assets.
     #[arg(long, value_name = "DIR")]
     web_dir: Option<PathBuf>,
+    /// Stop when the parent process ends: `rathaus demo` starts its nodes with this, so they
+    /// end with the demo even when it is killed.
+    #[arg(long, hide = true)]
+    exit_with_parent: bool,
 }
 
 #[derive(Debug, Subcommand)]

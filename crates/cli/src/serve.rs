@@ -138,7 +138,7 @@ pub async fn portal(mut config: Config, args: PortalArgs) -> anyhow::Result<()> 
 }
 
 pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Result<()> {
-    if let Some(node) = args.node {
+    if let Some(node) = args.node.clone() {
         config.authority.node = Some(node);
     }
     if let Some(listen) = args.listen {
@@ -147,10 +147,10 @@ pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Resul
     if let Some(url) = args.database_url {
         config.authority.database_url = url;
     }
-    if let Some(tenant) = args.tenant {
+    if let Some(tenant) = args.tenant.clone() {
         config.catalog.tenant = tenant;
     }
-    if let Some(dir) = args.web_dir {
+    if let Some(dir) = args.web_dir.clone() {
         config.catalog.web_dir = dir;
     }
     rathaus_web::metrics::install();
@@ -179,9 +179,34 @@ pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Resul
     let router = rathaus_authority::router(state, &assets, &options);
     let listener = rathaus_web::server::bind(config.authority.listen).await?;
     announce(&format!("authority node {node}"), &listener)?;
-    rathaus_web::server::serve(listener, router, rathaus_web::server::shutdown_signal()).await?;
+    let exit_with_parent = args.exit_with_parent;
+    let shutdown = async move {
+        tokio::select! {
+            () = rathaus_web::server::shutdown_signal() => {},
+            () = parent_gone(), if exit_with_parent => tracing::info!("parent process gone, stopping"),
+        }
+    };
+    rathaus_web::server::serve(listener, router, shutdown).await?;
     store.close().await;
     Ok(())
+}
+
+/// Completes when the process that started this one is gone (this process is then adopted by
+/// another parent). Polling the parent id needs no unsafe code and works after a SIGKILL too.
+async fn parent_gone() {
+    #[cfg(unix)]
+    {
+        let parent = std::os::unix::process::parent_id();
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            if std::os::unix::process::parent_id() != parent {
+                return;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    std::future::pending::<()>().await;
 }
 
 fn announce(what: &str, listener: &TcpListener) -> anyhow::Result<()> {

@@ -46,7 +46,7 @@ fn services_check_reports_every_error_with_file_and_line() {
         dir.path(),
         "d-bad-kind.toml",
         &good
-            .replace("local-residence-registration", "local-other")
+            .replace("99115005104000", "local-other")
             .replace("\"kundenzentrum\"", "\"zoo\""),
     );
     write(dir.path(), "e-binary.toml", "\u{0}\u{1}garbage = [");

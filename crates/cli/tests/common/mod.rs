@@ -91,6 +91,12 @@ impl Demo {
         }
     }
 
+    /// Kills the demo process with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.portal)
     }

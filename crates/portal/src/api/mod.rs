@@ -6,7 +6,6 @@ use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use http::header;
-use rathaus_web::ApiError;
 
 use crate::state::PortalState;
 
@@ -18,7 +17,6 @@ pub fn router() -> Router<PortalState> {
         .route("/api/v1/life-situations", get(services::life_situations))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/problems", get(problems))
-        .fallback(not_found)
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -37,8 +35,4 @@ async fn problems() -> impl IntoResponse {
          unavailable: a backend is temporarily unavailable; retry after the Retry-After header.\n\
          internal: an unexpected error; quote `instance` when reporting it.\n",
     )
-}
-
-async fn not_found() -> ApiError {
-    ApiError::not_found("no such API endpoint; see /api/v1/openapi.json")
 }

@@ -43,8 +43,12 @@ pub(crate) fn render(page: &Page, secure_cookies: bool, template: &impl Template
     }
 }
 
-/// 404 page for unknown paths.
-pub async fn not_found(page: Page) -> Response {
+/// 404 for unknown paths: a page for people, problem+json below `/api/`.
+pub async fn not_found(page: Page, uri: http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return rathaus_web::ApiError::not_found("no such API endpoint; see /api/v1/openapi.json")
+            .into_response();
+    }
     PageError::new(PageProblem::NotFound, page.chrome).into_response()
 }
 
