@@ -97,7 +97,7 @@ impl Default for Config {
                 web_dir: "web".into(),
             },
             log: LogConfig {
-                filter: "info".into(),
+                filter: "info,tantivy=warn".into(),
                 format: LogFormat::Text,
             },
         }

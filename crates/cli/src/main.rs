@@ -82,7 +82,7 @@ struct PortalArgs {
     #[arg(long, value_name = "ADDR:PORT")]
     listen: Option<SocketAddr>,
     /// Database URL, `sqlite:PATH` or `postgres://…` (overrides `portal.database_url`).
-    #[arg(long, env = "DATABASE_URL", value_name = "URL")]
+    #[arg(long, value_name = "URL")]
     database_url: Option<String>,
     #[command(flatten)]
     catalog: CatalogArgs,
@@ -164,7 +164,11 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Config(ConfigCommand::Show) => {
-            print!("{}", toml::to_string_pretty(&config).unwrap_or_default());
+            let mut shown = config.clone();
+            // Database URLs may carry passwords; never print them.
+            shown.portal.database_url = rathaus_store::redact_url(&shown.portal.database_url);
+            shown.authority.database_url = rathaus_store::redact_url(&shown.authority.database_url);
+            print!("{}", toml::to_string_pretty(&shown).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Command::Demo(args) => run_async(&config, demo::run(config.clone(), args)),

@@ -179,7 +179,7 @@ async fn api_searches_and_describes_services() {
 }
 
 #[tokio::test]
-async fn hostile_input_gets_clear_errors_and_never_a_server_error() {
+async fn v1_v2_v3_hostile_input_gets_clear_errors_and_never_a_server_error() {
     let demo = Demo::start(&[]);
     let long = "Hund ".repeat(2_000);
     let cases = [
