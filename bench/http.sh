@@ -40,7 +40,7 @@ WORK_DIR="$(mktemp -d "${TMPDIR:-/tmp}/rathaus-bench.XXXXXX")"
 
 is_ours() {
     # Still alive and still the program we started (guards against a reused PID).
-    [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -e rathaus -e bench-hello
+    [[ -r "/proc/$1/cmdline" ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -q -e rathaus -e bench-hello -e wrk
 }
 
 stop_pid() {
@@ -128,6 +128,12 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # ---- start the portal -------------------------------------------------------------------------
 
+# Other work on the machine skews every figure: say so in the report.
+LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="${LOAD_BEFORE%% *}" 'BEGIN { exit !(l > 0.5) }'; then
+    log "warning: the machine is not idle (load average $LOAD_BEFORE); the figures will be lower than they should"
+fi
+
 PORTAL_PORT="$(free_port)"
 PORTAL="http://127.0.0.1:$PORTAL_PORT"
 log "starting rathaus demo on $PORTAL with $(($(wc -l <"$CATALOGUE") - 1)) catalogue rows"
@@ -155,7 +161,8 @@ STARTED_PIDS+=("$HELLO_PID")
 wait_for_200 "$HELLO_PID" "http://127.0.0.1:$HELLO_PORT/" "$(now_ms)" >/dev/null
 
 # ---- scenarios --------------------------------------------------------------------------------
-# name | base URL | paths (rotated by bench/wrk.lua) | extra wrk arguments
+# name | base URL | paths (rotated by bench/wrk.lua) | extra wrk arguments (|-separated)
+#      | paths a second wrk sends at the same time (1 thread, 8 connections), as interference
 
 SERVICE_ID="99115005104000"
 # A catalogue-only entry (no hand-written definition), by its 14-digit LeiKa key.
@@ -194,7 +201,8 @@ while (( ${#LONG_PATH} < 10240 )); do
 done
 
 SCENARIOS=()
-add() { SCENARIOS+=("$1"$'\t'"$2"$'\t'"$3"$'\t'"${4:-}"); }
+SEP=$'\x1f'   # not whitespace, so empty fields survive `read`
+add() { SCENARIOS+=("$1$SEP$2$SEP$3$SEP${4:-}$SEP${5:-}"); }
 add "hello baseline (axum)"             "http://127.0.0.1:$HELLO_PORT" "/"
 add "portal /healthz (middleware only)" "$PORTAL" "/healthz"
 add "search API (12 queries rotated)"   "$PORTAL" "${API_PATHS[*]}"
@@ -205,10 +213,11 @@ add "start page"                        "$PORTAL" "/"
 add "service page, gzip"                "$PORTAL" "/services/$SERVICE_ID" "-H|Accept-Encoding: gzip"
 add "service page, br (as browsers get)" "$PORTAL" "/services/$SERVICE_ID" "-H|Accept-Encoding: gzip, deflate, br"
 add "search API, hostile 10 KB query"   "$PORTAL" "$LONG_PATH"
+add "/healthz while 10 KB queries run"  "$PORTAL" "/healthz" "" "$LONG_PATH"
 
 # Every path must answer 200 before it is measured: a fast 404 is no result.
 for scenario in "${SCENARIOS[@]}"; do
-    IFS=$'\t' read -r _ base paths _ <<<"$scenario"
+    IFS=$SEP read -r _ base paths _ _ <<<"$scenario"
     read -r -a path_list <<<"$paths"
     for path in "${path_list[@]}"; do
         code="$(status_of "$base$path")"
@@ -233,7 +242,7 @@ field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
 RESULTS=()   # name \t rps \t p50_us \t p99_us \t errors \t bytes per response
 for scenario in "${SCENARIOS[@]}"; do
-    IFS=$'\t' read -r name base paths extra <<<"$scenario"
+    IFS=$SEP read -r name base paths extra background <<<"$scenario"
     if [[ -n "$ONLY" && "$name" != hello* ]] && ! grep -Eq -- "$ONLY" <<<"$name"; then
         continue
     fi
@@ -242,8 +251,19 @@ for scenario in "${SCENARIOS[@]}"; do
         log "warm-up: $name ($WARMUP)"
         run_wrk "$base" "$WARMUP" "$extra" "${path_list[@]}" >/dev/null
     fi
+    if [[ -n "$background" ]]; then
+        log "interference: 1 thread, 8 connections sending $(wc -w <<<"$background") path(s) for $DURATION"
+        read -r -a background_list <<<"$background"
+        wrk -t1 -c8 -d"$DURATION" --timeout 10s -s "$ROOT/bench/wrk.lua" "$base" -- "${background_list[@]}" \
+            >"$WORK_DIR/background.out" 2>&1 &
+        BACKGROUND_PID=$!
+        STARTED_PIDS+=("$BACKGROUND_PID")
+    fi
     log "measuring: $name ($DURATION, $THREADS threads, $CONNECTIONS connections)"
     line="$(run_wrk "$base" "$DURATION" "$extra" "${path_list[@]}")"
+    if [[ -n "$background" ]]; then
+        wait "$BACKGROUND_PID" || die "the interfering wrk failed: $(cat "$WORK_DIR/background.out")"
+    fi
     requests="$(field "$line" requests)"
     duration_us="$(field "$line" duration_us)"
     rps="$(awk -v r="$requests" -v d="$duration_us" 'BEGIN { printf "%.0f", r / (d / 1e6) }')"
@@ -266,6 +286,7 @@ report() {
     echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per run after a $WARMUP warm-up;" \
         "load generator and servers share the machine"
     echo "catalogue: $CATALOGUE ($(($(wc -l <"$CATALOGUE") - 1)) rows)"
+    echo "load average before the runs (after the build): $LOAD_BEFORE (above ~0.5 means something else was running)"
     echo
     echo "start-up (rathaus demo, full catalogue, ${#CHILD_PIDS[@]} authority nodes): /healthz 200 after ${HEALTHZ_MS} ms, /readyz 200 after ${READYZ_MS} ms"
     echo "portal process memory: idle RSS $(mib "$IDLE_RSS") MiB after start-up (peak during start-up $(mib "$PEAK_RSS") MiB);" \

@@ -30,6 +30,9 @@ struct Fields {
     keywords: [Field; 2],
     body: [Field; 2],
     grams: Field,
+    /// Names and keywords, lowercased and folded but not stemmed: typos are matched here, since
+    /// a misspelt word rarely stems like the word it was meant to be.
+    raw: Field,
     life_situation: Field,
 }
 
@@ -116,6 +119,7 @@ impl SearchIndex {
                 schema.add_text_field("body_en", text_field("en")),
             ],
             grams: schema.add_text_field("grams", text_field("grams")),
+            raw: schema.add_text_field("raw", keyword_field("raw")),
             life_situation: schema.add_text_field("ls", STRING),
         };
         let index = Index::create_in_ram(schema.build());
@@ -125,6 +129,14 @@ impl SearchIndex {
         index
             .tokenizers()
             .register("en", analyzer(Language::English));
+        index.tokenizers().register(
+            "raw",
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(48))
+                .filter(LowerCaser)
+                .filter(AsciiFoldingFilter)
+                .build(),
+        );
         let grams = NgramTokenizer::new(3, 3, false)?;
         index.tokenizers().register(
             "grams",
@@ -164,6 +176,13 @@ impl SearchIndex {
                 }
             }
             document.add_text(fields.grams, entry.name(Lang::De).text);
+            document.add_text(fields.raw, entry.name(Lang::De).text);
+            if let Some(def) = &entry.definition {
+                document.add_text(fields.raw, def.name.en());
+                for keyword in def.keywords(Lang::De).iter().chain(def.keywords(Lang::En)) {
+                    document.add_text(fields.raw, keyword);
+                }
+            }
             if let Some(def) = &entry.definition {
                 document.add_text(fields.grams, def.name.en());
                 for keyword in def.keywords(Lang::De).iter().chain(def.keywords(Lang::En)) {
@@ -175,8 +194,8 @@ impl SearchIndex {
             }
             writer.add_document(document)?;
             boosts.push(match (&entry.definition, entry.online()) {
-                (Some(_), true) => 1.6,
-                (Some(_), false) => 1.3,
+                (Some(_), true) => 2.0,
+                (Some(_), false) => 1.7,
                 (None, _) => 1.0,
             });
             facets.push(entry.life_situation_bits());
@@ -322,6 +341,25 @@ impl SearchIndex {
                             Box::new(BoostQuery::new(Box::new(fuzzy), boost * 0.4)),
                         ));
                     }
+                }
+            }
+            // Typos: "Ummeldnug" finds "Ummeldung" through the unstemmed words.
+            for term in self.analyze(self.fields.raw, word) {
+                let distance = match term.chars().count() {
+                    0..=4 => 0,
+                    5..=8 => 1,
+                    _ => 2,
+                };
+                if distance > 0 {
+                    let fuzzy = FuzzyTermQuery::new(
+                        Term::from_field_text(self.fields.raw, &term),
+                        distance,
+                        true,
+                    );
+                    alternatives.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(fuzzy), 1.2)),
+                    ));
                 }
             }
             // Parts of compound words: "Parkausweis" finds "Bewohnerparkausweis".
