@@ -128,11 +128,13 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # ---- start the portal -------------------------------------------------------------------------
 
-# Other work on the machine skews every figure: say so in the report.
-LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
-if awk -v l="${LOAD_BEFORE%% *}" 'BEGIN { exit !(l > 0.5) }'; then
-    log "warning: the machine is not idle (load average $LOAD_BEFORE); the figures will be lower than they should"
-fi
+# Other work on the machine skews every figure, so the report says how much CPU time went to
+# processes other than the portal, the baseline and wrk while the runs were going (in clock ticks
+# from /proc: the machine's busy time, less ours).
+machine_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+machine_total() { awk '$1 == "cpu" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat; }
+process_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+reaped_ticks() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
 
 PORTAL_PORT="$(free_port)"
 PORTAL="http://127.0.0.1:$PORTAL_PORT"
@@ -240,6 +242,13 @@ run_wrk() {   # base, duration, paths..., prints the WRK_RESULT line
 
 field() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
+BUSY_0="$(machine_busy)"; TOTAL_0="$(machine_total)"
+ours_ticks() {   # the portal, its authority nodes, the baseline, and every wrk run so far
+    local pid total=$(( $(process_ticks "$PORTAL_PID") + $(process_ticks "$HELLO_PID") + $(reaped_ticks) ))
+    for pid in "${CHILD_PIDS[@]}"; do total=$(( total + $(process_ticks "$pid") )); done
+    echo "$total"
+}
+OURS_0="$(ours_ticks)"
 RESULTS=()   # name \t rps \t p50_us \t p99_us \t errors \t bytes per response
 for scenario in "${SCENARIOS[@]}"; do
     IFS=$SEP read -r name base paths extra background <<<"$scenario"
@@ -273,6 +282,12 @@ for scenario in "${SCENARIOS[@]}"; do
     RESULTS+=("$name"$'\t'"$rps"$'\t'"$(field "$line" p50_us)"$'\t'"$(field "$line" p99_us)"$'\t'"$errors"$'\t'"$per_response")
 done
 
+OURS_1="$(ours_ticks)"
+OTHER_CPU="$(awk -v b="$(( $(machine_busy) - BUSY_0 ))" -v t="$(( $(machine_total) - TOTAL_0 ))" \
+    -v o="$(( OURS_1 - OURS_0 ))" 'BEGIN { x = t ? 100 * (b - o) / t : 0; printf "%.1f", x < 0 ? 0 : x }')"
+if awk -v x="$OTHER_CPU" 'BEGIN { exit !(x > 5) }'; then
+    log "warning: other processes used ${OTHER_CPU}% of the CPU during the runs; the figures are too low"
+fi
 AFTER_RSS="$(rss_kib "$PORTAL_PID" VmRSS)"
 AFTER_PEAK="$(rss_kib "$PORTAL_PID" VmHWM)"
 
@@ -286,7 +301,7 @@ report() {
     echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per run after a $WARMUP warm-up;" \
         "load generator and servers share the machine"
     echo "catalogue: $CATALOGUE ($(($(wc -l <"$CATALOGUE") - 1)) rows)"
-    echo "load average before the runs (after the build): $LOAD_BEFORE (above ~0.5 means something else was running)"
+    echo "CPU time of other processes during the runs: ${OTHER_CPU}% of the machine (near 0 for trustworthy figures)"
     echo
     echo "start-up (rathaus demo, full catalogue, ${#CHILD_PIDS[@]} authority nodes): /healthz 200 after ${HEALTHZ_MS} ms, /readyz 200 after ${READYZ_MS} ms"
     echo "portal process memory: idle RSS $(mib "$IDLE_RSS") MiB after start-up (peak during start-up $(mib "$PEAK_RSS") MiB);" \

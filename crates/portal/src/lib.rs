@@ -50,6 +50,7 @@ pub fn router(state: PortalState, assets: &Assets, options: &LayerOptions) -> Ro
         .route("/readyz", get(readyz))
         .route("/metrics", get(rathaus_web::metrics::render))
         .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .with_state(state);
     rathaus_web::layers::apply(app.merge(assets.router()), options)
 }
