@@ -231,7 +231,12 @@ async fn v1_v2_v3_hostile_input_gets_clear_errors_and_never_a_server_error() {
     );
 
     for path in ["/search", "/api/v1/services"] {
-        let response = common::client().post(demo.url(path)).body("x=1").send().await.unwrap();
+        let response = common::client()
+            .post(demo.url(path))
+            .body("x=1")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), 405, "{path}");
         assert_eq!(response.headers()["allow"], "GET, HEAD");
     }

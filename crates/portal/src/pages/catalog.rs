@@ -43,6 +43,26 @@ pub(crate) struct Situation {
     pub selected: bool,
 }
 
+impl Situation {
+    fn new(ls: LifeSituation, lang: Lang, count: usize, selected: bool) -> Self {
+        Self {
+            slug: ls.slug(),
+            name: ls.name(lang),
+            count,
+            selected,
+        }
+    }
+
+    /// The life situations of one audience with their counts, in the catalogue's order.
+    fn of_audience(counts: &[(LifeSituation, usize)], audience: Audience, lang: Lang) -> Vec<Self> {
+        counts
+            .iter()
+            .filter(|(ls, _)| ls.audience() == audience)
+            .map(|(ls, count)| Self::new(*ls, lang, *count, false))
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "portal/start.html")]
 struct StartPage<'a> {
@@ -56,18 +76,6 @@ struct StartPage<'a> {
 pub async fn start(State(state): State<PortalState>, page: Page) -> Response {
     let lang = page.chrome.lang;
     let counts = state.catalog.life_situation_counts();
-    let group = |audience: Audience| {
-        counts
-            .iter()
-            .filter(|(ls, _)| ls.audience() == audience && *ls != LifeSituation::Other)
-            .map(|(ls, count)| Situation {
-                slug: ls.slug(),
-                name: ls.name(lang),
-                count: *count,
-                selected: false,
-            })
-            .collect()
-    };
     let mut online: Vec<Item> = state
         .catalog
         .definitions()
@@ -78,8 +86,8 @@ pub async fn start(State(state): State<PortalState>, page: Page) -> Response {
     let template = StartPage {
         chrome: &page.chrome,
         t: page.t,
-        citizens: group(Audience::Citizens),
-        businesses: group(Audience::Businesses),
+        citizens: Situation::of_audience(&counts, Audience::Citizens, lang),
+        businesses: Situation::of_audience(&counts, Audience::Businesses, lang),
         online,
     };
     render(&page, state.secure_cookies, &template)
@@ -160,23 +168,11 @@ struct LifeSituationsPage<'a> {
 pub async fn life_situations(State(state): State<PortalState>, page: Page) -> Response {
     let lang = page.chrome.lang;
     let counts = state.catalog.life_situation_counts();
-    let group = |audience: Audience| {
-        counts
-            .iter()
-            .filter(|(ls, _)| ls.audience() == audience)
-            .map(|(ls, count)| Situation {
-                slug: ls.slug(),
-                name: ls.name(lang),
-                count: *count,
-                selected: false,
-            })
-            .collect()
-    };
     let template = LifeSituationsPage {
         chrome: &page.chrome,
         t: page.t,
-        citizens: group(Audience::Citizens),
-        businesses: group(Audience::Businesses),
+        citizens: Situation::of_audience(&counts, Audience::Citizens, lang),
+        businesses: Situation::of_audience(&counts, Audience::Businesses, lang),
     };
     render(&page, state.secure_cookies, &template)
 }

@@ -55,12 +55,16 @@ pub async fn not_found(page: Page, uri: http::Uri) -> Response {
 /// 405 for a known path with another method: these pages and the API only read.
 pub async fn method_not_allowed(page: Page, uri: http::Uri) -> Response {
     let mut response = if uri.path().starts_with("/api/") {
-        rathaus_web::ApiError::bad_request("this endpoint only answers GET requests").into_response()
+        rathaus_web::ApiError::bad_request("this endpoint only answers GET requests")
+            .into_response()
     } else {
         PageError::new(PageProblem::BadRequest, page.chrome).into_response()
     };
     *response.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
-    response.headers_mut().insert(http::header::ALLOW, http::HeaderValue::from_static("GET, HEAD"));
+    response.headers_mut().insert(
+        http::header::ALLOW,
+        http::HeaderValue::from_static("GET, HEAD"),
+    );
     response
 }
 
