@@ -150,6 +150,33 @@ impl Config {
         })
     }
 
+    /// Finds the shipped defaults (`services/`, `demo/tenant.toml`, `web/`) when rathaus is not
+    /// started from the repository root: relative default paths missing from the working
+    /// directory are looked up beside the executable and its parent directories (the binary
+    /// lives in `target/debug/` of a checkout). Paths an operator set are never changed.
+    pub fn locate_shipped_files(&mut self) {
+        let defaults = Config::default().catalog;
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        let locate = |path: &mut PathBuf, default: &Path| {
+            if path.as_path() != default || path.exists() {
+                return;
+            }
+            if let Some(found) = exe
+                .ancestors()
+                .skip(1)
+                .map(|dir| dir.join(default))
+                .find(|p| p.exists())
+            {
+                *path = found;
+            }
+        };
+        locate(&mut self.catalog.services_dir, &defaults.services_dir);
+        locate(&mut self.catalog.tenant, &defaults.tenant);
+        locate(&mut self.catalog.web_dir, &defaults.web_dir);
+    }
+
     /// The default configuration as commented TOML, printed by `rathaus config default`.
     pub fn default_toml() -> String {
         let body = toml::to_string_pretty(&Config::default()).unwrap_or_default();

@@ -146,6 +146,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    config.locate_shipped_files();
     if let Some(format) = &cli.log_format {
         config.log.format = if format == "json" {
             LogFormat::Json

@@ -219,3 +219,27 @@ fn the_demo_refuses_broken_definitions_with_their_errors() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("broken.toml:2:"), "{stderr}");
 }
+
+#[test]
+fn the_shipped_files_are_found_from_any_working_directory() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let output = rathaus()
+        .current_dir(elsewhere.path())
+        .args(["config", "show"])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    let services = common::root().join("services");
+    assert!(
+        shown.contains(&format!("services_dir = \"{}\"", services.display())),
+        "{shown}"
+    );
+    // An operator's own relative path is kept as written.
+    let output = rathaus()
+        .current_dir(elsewhere.path())
+        .args(["config", "show"])
+        .env("RATHAUS_CATALOG__SERVICES_DIR", "my-services")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&output.stdout).contains("services_dir = \"my-services\""));
+}
