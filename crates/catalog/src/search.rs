@@ -18,7 +18,7 @@ use crate::entry::Entry;
 
 /// At most this much of a query is looked at; longer input is cut, never refused.
 const MAX_QUERY_CHARS: usize = 200;
-const MAX_QUERY_TERMS: usize = 12;
+const MAX_QUERY_TERMS: usize = 8;
 
 #[derive(Debug, thiserror::Error)]
 #[error("the search index could not be built: {0}")]
@@ -259,17 +259,25 @@ impl SearchIndex {
                     score * boosts.get(doc as usize).copied().unwrap_or(1.0)
                 }
             });
-        let Ok((top, total)) = searcher.search(filtered.as_ref(), &(top, Count)) else {
+        let counter = FacetCounter {
+            bits: Arc::clone(&self.facets),
+        };
+        // Facets count all hits of the text query, before the life-situation filter; without
+        // a filter one pass collects the page, the total and the facets together.
+        let searched = match life_situation {
+            None => searcher.search(text_query.as_ref(), &(top, Count, counter)),
+            Some(_) => {
+                searcher
+                    .search(filtered.as_ref(), &(top, Count))
+                    .and_then(|(top, total)| {
+                        let facets = searcher.search(text_query.as_ref(), &counter)?;
+                        Ok((top, total, facets))
+                    })
+            }
+        };
+        let Ok((top, total, facet_counts)) = searched else {
             return empty;
         };
-        let facet_counts = searcher
-            .search(
-                text_query.as_ref(),
-                &FacetCounter {
-                    bits: Arc::clone(&self.facets),
-                },
-            )
-            .unwrap_or_default();
         let facets = LifeSituation::ALL
             .iter()
             .zip(facet_counts)
@@ -302,7 +310,17 @@ impl SearchIndex {
         let i = lang_index(lang);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut words = 0;
-        for word in text.split_whitespace().take(MAX_QUERY_TERMS) {
+        // Repeating a word adds nothing but cost: each distinct word is searched once.
+        let mut seen: Vec<String> = Vec::new();
+        let distinct = text.split_whitespace().filter(|w| {
+            let folded = w.to_lowercase();
+            let new = !seen.contains(&folded);
+            if new {
+                seen.push(folded);
+            }
+            new
+        });
+        for word in distinct.take(MAX_QUERY_TERMS) {
             let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
             let targets = [
                 (self.fields.name[i], 4.0),
@@ -316,7 +334,6 @@ impl SearchIndex {
                     break;
                 }
                 for term in self.analyze(field, word) {
-                    let chars = term.chars().count();
                     let exact = TermQuery::new(
                         Term::from_field_text(field, &term),
                         IndexRecordOption::WithFreqs,
@@ -325,22 +342,6 @@ impl SearchIndex {
                         Occur::Should,
                         Box::new(BoostQuery::new(Box::new(exact), boost)),
                     ));
-                    let distance = match chars {
-                        0..=4 => 0,
-                        5..=8 => 1,
-                        _ => 2,
-                    };
-                    if distance > 0 && boost >= 3.0 {
-                        let fuzzy = FuzzyTermQuery::new(
-                            Term::from_field_text(field, &term),
-                            distance,
-                            true,
-                        );
-                        alternatives.push((
-                            Occur::Should,
-                            Box::new(BoostQuery::new(Box::new(fuzzy), boost * 0.4)),
-                        ));
-                    }
                 }
             }
             // Typos: "Ummeldnug" finds "Ummeldung" through the unstemmed words.
@@ -358,7 +359,7 @@ impl SearchIndex {
                     );
                     alternatives.push((
                         Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(fuzzy), 1.2)),
+                        Box::new(BoostQuery::new(Box::new(fuzzy), 3.0)),
                     ));
                 }
             }
