@@ -1,13 +1,14 @@
 # The one task runner of rathaus; README.md and .ci/run call these targets.
 #   make demo   – run the whole product locally (portal + authority nodes, SQLite, demo data)
-#   make test   – format check, lints and every test (SQLite always, PostgreSQL on this machine)
+#   make test   – format check, lints and every test (SQLite always, PostgreSQL on this machine),
+#                 then the real-browser tests (make browser)
 
 SHELL := /bin/bash
 DEMO_ARGS ?=
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: demo test assets postgres lint unit build
+.PHONY: demo test assets postgres lint unit build browser
 
 ## Front-end assets (KERN UX), pinned by web/package-lock.json.
 assets: web/node_modules/.package-lock.json
@@ -35,4 +36,13 @@ lint:
 unit: postgres
 	DATABASE_URL=$(DATABASE_URL) cargo test --locked --workspace
 
-test: assets lint unit
+## Real-browser tests (tests/browser): Debian's Chromium driven by playwright-core, axe-core, both
+## pinned by tests/browser/package-lock.json; they start their own `rathaus demo` on free ports.
+browser: assets tests/browser/node_modules/.package-lock.json
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	cargo build --locked -p rathaus
+	npm test --prefix tests/browser
+tests/browser/node_modules/.package-lock.json: tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+
+test: assets lint unit browser

@@ -52,8 +52,16 @@ export async function startDemo() {
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    try {
+      rmSync(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
+    } catch (err) {
+      console.error(`could not remove ${dataDir}: ${err.message}`);
+    }
   };
+
+  exited.then(({ code, signal }) => {
+    if (!stopped) console.error(`rathaus demo ended unexpectedly (code ${code}, signal ${signal})\n${stderr}`);
+  });
 
   try {
     const urls = await readUrls(child, exited, () => stderr);
@@ -99,6 +107,6 @@ function readUrls(child, exited, stderr) {
         }
       }
     });
-    // Keep draining stdout after the URLs so the child never blocks on a full pipe.
+    // The handler above stays attached, so stdout is drained and the child never blocks on it.
   });
 }
