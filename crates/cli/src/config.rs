@@ -14,6 +14,7 @@ pub struct Config {
     pub portal: PortalConfig,
     pub authority: AuthorityConfig,
     pub catalog: CatalogConfig,
+    pub mail: MailConfig,
     pub log: LogConfig,
 }
 
@@ -32,6 +33,20 @@ pub struct PortalConfig {
     pub body_limit_bytes: usize,
     /// Maximum database connections of this process.
     pub max_connections: u32,
+    /// A session ends after this many minutes without a request.
+    pub session_idle_minutes: u32,
+    /// A session ends this many hours after sign-in, whatever the activity.
+    pub session_absolute_hours: u32,
+    /// `Secure` session cookies with the `__Host-` prefix. Turn off only to serve plain HTTP
+    /// (the demo does); then the cookies are called `rathaus_session` and `rathaus_form`.
+    pub secure_cookies: bool,
+    /// The header a reverse proxy puts the client's address in (e.g. `x-forwarded-for`; its
+    /// last value counts), for throttling sign-ins per address. Empty: the peer address.
+    pub client_ip_header: String,
+    /// Password hashing workers; 0 means one per CPU.
+    pub password_workers: usize,
+    /// How long a sign-in waits for a free password worker before it gets 429, in milliseconds.
+    pub password_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -55,6 +70,18 @@ pub struct CatalogConfig {
     pub catalogue: Option<PathBuf>,
     /// Where templates' assets live (`static/`, `node_modules/@kern-ux/native`).
     pub web_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp://host:25`, `smtp://host:587?tls=required` or `smtps://user:password@host:465`.
+    /// Empty: every mail is written as an `.eml` file into `dir` instead.
+    pub smtp_url: String,
+    /// The sender, e.g. `Serviceportal <noreply@example.org>`.
+    pub from: String,
+    /// Where mails are written when no SMTP server is configured.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -83,6 +110,12 @@ impl Default for Config {
                 request_timeout_secs: 30,
                 body_limit_bytes: 1024 * 1024,
                 max_connections: 16,
+                session_idle_minutes: 30,
+                session_absolute_hours: 12,
+                secure_cookies: true,
+                client_ip_header: String::new(),
+                password_workers: 0,
+                password_wait_ms: 500,
             },
             authority: AuthorityConfig {
                 node: None,
@@ -95,6 +128,11 @@ impl Default for Config {
                 tenant: "demo/tenant.toml".into(),
                 catalogue: None,
                 web_dir: "web".into(),
+            },
+            mail: MailConfig {
+                smtp_url: String::new(),
+                from: "Serviceportal <noreply@example.invalid>".into(),
+                dir: "data/mail".into(),
             },
             log: LogConfig {
                 filter: "info,tantivy=warn".into(),
@@ -186,9 +224,12 @@ impl Config {
              # Precedence: built-in defaults < this file < environment < command-line options.\n\
              #\n\
              # [portal]     listen, database_url (sqlite:PATH or postgres://…), public_url (https:// enables\n\
-             #              HSTS and Secure cookies), request_timeout_secs, body_limit_bytes, max_connections\n\
+             #              HSTS; links in mails start with it), request_timeout_secs, body_limit_bytes,\n\
+             #              max_connections, session_idle_minutes, session_absolute_hours, secure_cookies,\n\
+             #              client_ip_header, password_workers (0 = one per CPU), password_wait_ms\n\
              # [authority]  node (id from the tenant file), listen, database_url, request_timeout_secs\n\
              # [catalog]    services_dir, tenant, catalogue (optional LeiKa CSV export), web_dir\n\
+             # [mail]       smtp_url (empty: write .eml files into dir), from, dir\n\
              # [log]        filter (e.g. \"info\"), format (\"text\" or \"json\")\n\n{body}"
         )
     }

@@ -37,9 +37,16 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     config.portal.database_url = sqlite_url(&args.data_dir.join("portal.db"));
     config.portal.listen = args.listen;
 
-    let prepared = prepare_portal(&config).await?;
+    // Bind first: links in mails must name the real address (port 0 picks one).
     let listener = rathaus_web::server::bind(args.listen).await?;
     let portal_addr = listener.local_addr()?;
+    // The demo serves plain HTTP on this machine: no `Secure` cookies, and mails are files.
+    config.portal.public_url = format!("http://{portal_addr}");
+    config.portal.secure_cookies = false;
+    config.mail.smtp_url.clear();
+    config.mail.dir = args.data_dir.join("mail");
+
+    let prepared = prepare_portal(&config).await?;
 
     let mut nodes: Vec<RunningNode> = Vec::new();
     let mut next_port = portal_addr.port().saturating_add(1);
@@ -180,13 +187,22 @@ async fn futures_select_all<F: std::future::Future + Unpin>(
     futures::future::select_all(futures).await
 }
 
-#[allow(clippy::print_stdout)]
+/// Prints where everything is. Write errors are ignored: whoever started the demo may have
+/// stopped reading its output (the integration tests do), which must not end the demo.
 fn print_urls(portal: SocketAddr, nodes: &[RunningNode], data_dir: &Path) {
-    println!("rathaus demo is running (press Ctrl-C to stop).");
-    println!("  Portal: http://{portal}/");
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "rathaus demo is running (press Ctrl-C to stop).");
+    let _ = writeln!(out, "  Portal: http://{portal}/");
     for node in nodes {
-        println!("  Authority node {}: http://{}/", node.id, node.addr);
+        let _ = writeln!(out, "  Authority node {}: http://{}/", node.id, node.addr);
     }
-    println!("  API: http://{portal}/api/v1/openapi.json");
-    println!("  Data: {}", data_dir.display());
+    let _ = writeln!(
+        out,
+        "  Mail: {} (every mail as an .eml file)",
+        data_dir.join("mail").display()
+    );
+    let _ = writeln!(out, "  API: http://{portal}/api/v1/openapi.json");
+    let _ = writeln!(out, "  Data: {}", data_dir.display());
+    let _ = out.flush();
 }

@@ -169,6 +169,7 @@ fn main() -> ExitCode {
             // Database URLs may carry passwords; never print them.
             shown.portal.database_url = rathaus_store::redact_url(&shown.portal.database_url);
             shown.authority.database_url = rathaus_store::redact_url(&shown.authority.database_url);
+            shown.mail.smtp_url = rathaus_store::redact_url(&shown.mail.smtp_url);
             print!("{}", toml::to_string_pretty(&shown).unwrap_or_default());
             ExitCode::SUCCESS
         }

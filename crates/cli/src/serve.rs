@@ -6,8 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
+use rathaus_auth::{Hasher, Policy};
 use rathaus_catalog::Catalog;
 use rathaus_domain::{NodeId, TenantDirectory};
+use rathaus_portal::mail::{FileMailer, Mailer, SmtpMailer, parse_sender};
+use rathaus_portal::{AccountServices, AccountSettings};
 use rathaus_store::{Store, StoreOptions};
 use rathaus_web::assets::Assets;
 use rathaus_web::layers::LayerOptions;
@@ -96,13 +99,19 @@ pub async fn prepare_portal(config: &Config) -> anyhow::Result<PreparedPortal> {
     let assets = Assets::discover(&config.catalog.web_dir);
     let https = config.portal.public_url.starts_with("https://");
     let site = rathaus_portal::site_info(&tenant, &assets);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let accounts = account_services(config, store.as_ref(), &clock).await?;
+    let session_idle = accounts.settings.session_idle;
     let state = rathaus_portal::state(
         catalog,
         Arc::clone(&tenant),
         Arc::clone(&store),
         site,
         https,
+        Arc::clone(&clock),
+        accounts,
     );
+    spawn_housekeeping(Arc::clone(&store), clock, session_idle);
     let options = LayerOptions {
         request_timeout: Duration::from_secs(config.portal.request_timeout_secs.max(1)),
         body_limit_bytes: config.portal.body_limit_bytes,
@@ -114,6 +123,92 @@ pub async fn prepare_portal(config: &Config) -> anyhow::Result<PreparedPortal> {
         store,
         tenant,
     })
+}
+
+/// Password hashing, mail, session settings and the shared CSRF key, from the configuration.
+async fn account_services(
+    config: &Config,
+    store: &dyn Store,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<AccountServices> {
+    let portal = &config.portal;
+    let mut settings = AccountSettings::new(&portal.public_url);
+    settings.session_idle =
+        chrono::Duration::minutes(i64::from(portal.session_idle_minutes.max(1)));
+    settings.session_absolute =
+        chrono::Duration::hours(i64::from(portal.session_absolute_hours.max(1)));
+    settings.secure_cookies = portal.secure_cookies;
+    if !portal.client_ip_header.is_empty() {
+        settings.client_ip_header = Some(
+            portal
+                .client_ip_header
+                .parse()
+                .map_err(|_| anyhow!("`portal.client_ip_header` is not a header name"))?,
+        );
+    }
+    if !settings.secure_cookies {
+        if portal.public_url.starts_with("https://") {
+            tracing::warn!(
+                "`portal.secure_cookies` is off although the portal is served over https"
+            );
+        } else {
+            tracing::info!("session cookies without `Secure`: for serving plain HTTP locally only");
+        }
+    }
+    let wait = Duration::from_millis(portal.password_wait_ms);
+    // The dummy hash for unknown accounts is computed here, once.
+    let hasher = if portal.password_workers == 0 {
+        Hasher::with_cpus(Policy::production(), wait).await
+    } else {
+        Hasher::new(Policy::production(), portal.password_workers, wait).await
+    }
+    .context("cannot prepare password hashing")?;
+    let from = parse_sender(&config.mail.from)?;
+    let mailer: Arc<dyn Mailer> = if config.mail.smtp_url.is_empty() {
+        tracing::info!(dir = %config.mail.dir.display(), "mails are written as files");
+        Arc::new(
+            FileMailer::new(&config.mail.dir, from, Arc::clone(clock)).with_context(|| {
+                format!(
+                    "cannot create the mail directory {}",
+                    config.mail.dir.display()
+                )
+            })?,
+        )
+    } else {
+        Arc::new(SmtpMailer::new(&config.mail.smtp_url, from)?)
+    };
+    let csrf_key = rathaus_portal::shared_csrf_key(store, clock.now())
+        .await
+        .context("cannot read the shared form key from the database")?;
+    Ok(AccountServices {
+        settings,
+        hasher,
+        mailer,
+        csrf_key,
+        blocklist: rathaus_domain::Blocklist::shipped(),
+    })
+}
+
+/// Every ten minutes, deletes ended sessions and sign-in failures older than an hour.
+fn spawn_housekeeping(store: Arc<dyn Store>, clock: Arc<dyn Clock>, idle: chrono::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let now = clock.now();
+            match store.purge_sessions(now - idle, now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "ended sessions deleted"),
+                Err(error) => tracing::warn!(%error, "could not delete ended sessions"),
+            }
+            if let Err(error) = store
+                .purge_sign_in_failures(now - chrono::Duration::hours(1))
+                .await
+            {
+                tracing::warn!(%error, "could not delete old sign-in failures");
+            }
+        }
+    });
 }
 
 pub async fn portal(mut config: Config, args: PortalArgs) -> anyhow::Result<()> {

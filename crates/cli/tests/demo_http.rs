@@ -238,7 +238,13 @@ async fn v1_v2_v3_hostile_input_gets_clear_errors_and_never_a_server_error() {
             .await
             .unwrap();
         assert_eq!(response.status().as_u16(), 405, "{path}");
-        assert_eq!(response.headers()["allow"], "GET, HEAD");
+        let allow: Vec<String> = response.headers()["allow"]
+            .to_str()
+            .unwrap()
+            .split(',')
+            .map(|m| m.trim().to_owned())
+            .collect();
+        assert_eq!(allow, ["GET", "HEAD"], "{path}");
     }
 
     let (status, _, _) = get(&demo.url(&format!("/search?q={}", "x".repeat(40_000)))).await;

@@ -20,7 +20,14 @@ async fn the_portal_runs_on_postgresql() {
         .local_addr()
         .unwrap()
         .port();
+    let mail = tempfile::tempdir().unwrap();
     let mut child = common::rathaus()
+        .env("RATHAUS_MAIL__DIR", mail.path())
+        .env(
+            "RATHAUS_PORTAL__PUBLIC_URL",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("RATHAUS_PORTAL__SECURE_COOKIES", "false")
         .args([
             "portal",
             "--listen",
@@ -55,7 +62,66 @@ async fn the_portal_runs_on_postgresql() {
         common::get_json(&format!("{base}/api/v1/services?q=Personalausweis")).await;
     assert_eq!(status, 200);
     assert!(body["total"].as_u64().unwrap() > 0);
+
+    // The Servicekonto on PostgreSQL: register, confirm by the mailed link, sign in, sign out.
+    let mut anna = common::Browser::new(&base);
+    let registered = anna
+        .submit(
+            "/account/register",
+            "/account/register",
+            &[
+                ("email", "anna@example.org"),
+                ("password", "ein langer Satz auf PostgreSQL"),
+            ],
+        )
+        .await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let confirm = wait_for_link(mail.path(), &format!("{base}/account/confirm?token="));
+    let page = anna.get(&confirm).await;
+    let token = confirm.split("token=").nth(1).unwrap();
+    let confirmed = anna
+        .post(
+            "/account/confirm",
+            &[("csrf", &page.csrf()), ("token", token)],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200);
+    let signed_in = anna
+        .submit(
+            "/account/sign-in",
+            "/account/sign-in",
+            &[
+                ("email", "anna@example.org"),
+                ("password", "ein langer Satz auf PostgreSQL"),
+            ],
+        )
+        .await;
+    assert_eq!((signed_in.status, signed_in.location()), (303, "/account"));
+    let account = anna.get("/account").await;
+    assert_eq!(account.status, 200);
+    assert!(account.body.contains("anna@example.org"));
+    let out = anna
+        .post("/account/sign-out", &[("csrf", &account.csrf())])
+        .await;
+    assert_eq!(out.status, 303);
+    assert_eq!(anna.get("/account").await.status, 303);
+
     let _ = child.kill();
     let _ = child.wait();
     database.cleanup().await.unwrap();
+}
+
+/// Waits (up to 10 s) for a mail file in `dir` with a link starting with `prefix`.
+fn wait_for_link(dir: &std::path::Path, prefix: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap_or_default();
+            if text.contains(prefix) {
+                return common::link_in(&text, prefix);
+            }
+        }
+        assert!(Instant::now() < deadline, "no mail with {prefix}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

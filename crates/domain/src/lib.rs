@@ -3,21 +3,27 @@
 //! Raw strings from files, forms and URLs become these types at the edge ("parse, don't
 //! validate"); everything inside the product works with them.
 
+pub mod account;
 pub mod assurance;
+pub mod audit;
 pub mod keys;
 pub mod lang;
 pub mod life_situation;
 pub mod money;
+pub mod password;
 pub mod postcode;
 pub mod service;
 pub mod source;
 pub mod tenant;
 
+pub use account::{AccountId, Email, EmailError, SessionId};
 pub use assurance::AssuranceLevel;
+pub use audit::{AuditEvent, log_safe};
 pub use keys::{LeikaKey, LocalKey, ServiceKey};
 pub use lang::{Lang, Localized, Text};
 pub use life_situation::{Audience, LifeSituation};
 pub use money::{Euros, Fee};
+pub use password::{Blocklist, NewPassword, PasswordAttempt, PasswordError};
 pub use postcode::Postcode;
 pub use service::{AuthorityKindId, ServiceAudience, ServiceDefinition};
 pub use source::{Position, SourceError};

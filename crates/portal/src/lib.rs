@@ -1,9 +1,14 @@
 //! The citizen-facing portal: catalogue pages, service pages with the responsibility finder,
-//! and the JSON API. Where a request enters: [`router`].
+//! the Servicekonto (accounts and sessions), and the JSON API. Where a request enters:
+//! [`router`].
 
+mod account_texts;
+mod accounts;
 mod api;
+pub mod mail;
 mod pages;
 mod params;
+mod routes;
 mod state;
 mod texts;
 
@@ -18,7 +23,9 @@ use rathaus_web::health::{Check, readiness};
 use rathaus_web::layers::LayerOptions;
 use rathaus_web::{SiteInfo, assets::Assets};
 
+pub use accounts::{AccountServices, AccountSettings, AuthUser, MaybeAuthUser};
 pub use api::OPENAPI;
+pub use routes::Access;
 pub use state::PortalState;
 
 /// The portal's site frame for a tenant.
@@ -41,16 +48,34 @@ pub fn site_info(tenant: &rathaus_domain::TenantDirectory, assets: &Assets) -> S
     }
 }
 
-/// The whole portal: pages, API, health, metrics and assets, behind the standard layers.
+/// Every route of the portal with who may use it.
+fn routes() -> routes::Routes {
+    let routes = routes::Routes::new();
+    let routes = pages::routes(routes);
+    let routes = accounts::routes(routes);
+    api::routes(routes)
+        .public("/healthz", get(rathaus_web::health::healthz))
+        .public("/readyz", get(readyz))
+        .public("/metrics", get(rathaus_web::metrics::render))
+}
+
+/// The table of routes (path as written in the router) and who may use each; the assets under
+/// `/assets/` are public files and not listed.
+pub fn route_table() -> Vec<(&'static str, Access)> {
+    routes().table().to_vec()
+}
+
+/// The whole portal: pages, accounts, API, health, metrics and assets, behind the standard
+/// layers and the cross-site check for state-changing requests.
 pub fn router(state: PortalState, assets: &Assets, options: &LayerOptions) -> Router {
-    let app = Router::new()
-        .merge(pages::router())
-        .merge(api::router())
-        .route("/healthz", get(rathaus_web::health::healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(rathaus_web::metrics::render))
+    let app = routes()
+        .into_router()
         .fallback(pages::not_found)
         .method_not_allowed_fallback(pages::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounts::csrf::check_origin,
+        ))
         .with_state(state);
     rathaus_web::layers::apply(app.merge(assets.router()), options)
 }
@@ -76,6 +101,8 @@ pub fn state(
     store: Arc<dyn rathaus_store::Store>,
     site: SiteInfo,
     secure_cookies: bool,
+    clock: Arc<dyn rathaus_web::Clock>,
+    accounts: AccountServices,
 ) -> PortalState {
     PortalState {
         catalog,
@@ -83,5 +110,19 @@ pub fn state(
         store,
         site: Arc::new(site),
         secure_cookies,
+        clock,
+        accounts: Arc::new(accounts),
     }
+}
+
+/// The key that signs the tokens of forms shown before sign-in: the same on every portal node,
+/// because the first node stores it in the shared database and the others read it.
+pub async fn shared_csrf_key(
+    store: &dyn rathaus_store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<u8>, accounts::KeyError> {
+    let candidate = rathaus_auth::tokens::random_bytes::<32>()?;
+    Ok(store
+        .shared_secret("csrf-form-key", &candidate, now)
+        .await?)
 }

@@ -7,8 +7,9 @@ use http::request::Parts;
 use rathaus_catalog::Catalog;
 use rathaus_domain::TenantDirectory;
 use rathaus_store::Store;
-use rathaus_web::{Chrome, PageLang, SiteInfo};
+use rathaus_web::{Chrome, Clock, PageLang, SiteInfo};
 
+use crate::accounts::{AccountServices, has_session_cookie};
 use crate::texts::{Texts, texts};
 
 #[derive(Debug, Clone)]
@@ -17,8 +18,12 @@ pub struct PortalState {
     pub tenant: Arc<TenantDirectory>,
     pub store: Arc<dyn Store>,
     pub site: Arc<SiteInfo>,
-    /// Whether cookies get the `Secure` attribute (off only for the plain-HTTP demo).
+    /// Whether the `lang` cookie gets the `Secure` attribute (when the public URL is https).
     pub secure_cookies: bool,
+    /// The only source of the current time (tests move a `ManualClock`).
+    pub clock: Arc<dyn Clock>,
+    /// Accounts and sessions: settings, password hashing, mail, the CSRF key.
+    pub accounts: Arc<AccountServices>,
 }
 
 /// Per-request page context: the frame plus the portal's texts in the request's language.
@@ -37,14 +42,23 @@ impl FromRequestParts<PortalState> for Page {
         state: &PortalState,
     ) -> Result<Self, Self::Rejection> {
         let lang = PageLang::from_parts(parts);
+        let t = texts(lang.lang);
+        let mut chrome = Chrome::new(
+            Arc::clone(&state.site),
+            lang.lang,
+            parts.uri.path(),
+            parts.uri.query(),
+        );
+        // Decided by the cookie alone, so that catalogue pages cost no database query; a
+        // session that has ended is found out (and its cookie removed) on the next account page.
+        chrome.account_link = Some(if has_session_cookie(&parts.headers, state) {
+            &t.account.nav_account
+        } else {
+            &t.account.nav_sign_in
+        });
         Ok(Self {
-            chrome: Chrome::new(
-                Arc::clone(&state.site),
-                lang.lang,
-                parts.uri.path(),
-                parts.uri.query(),
-            ),
-            t: texts(lang.lang),
+            chrome,
+            t,
             remember_lang: lang.explicit,
         })
     }

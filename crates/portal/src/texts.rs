@@ -3,6 +3,9 @@
 
 use rathaus_domain::Lang;
 
+pub use crate::account_texts::AccountTexts;
+use crate::account_texts::{ACCOUNT_DE, ACCOUNT_EN};
+
 #[derive(Debug)]
 pub struct Texts {
     pub start_title: &'static str,
@@ -79,6 +82,8 @@ pub struct Texts {
     pub apply_have_ready: &'static str,
     pub apply_account_needed: &'static str,
     pub back_to_service: &'static str,
+    /// The Servicekonto pages (`account_texts.rs`).
+    pub account: &'static AccountTexts,
 }
 
 pub static DE: Texts = Texts {
@@ -154,6 +159,7 @@ pub static DE: Texts = Texts {
     apply_have_ready: "Halten Sie diese Unterlagen bereit",
     apply_account_needed: "Der Antrag wird nach der Anmeldung mit Ihrem Servicekonto ausgefüllt und verschlüsselt an die zuständige Stelle übermittelt.",
     back_to_service: "Zurück zur Leistungsbeschreibung",
+    account: &ACCOUNT_DE,
 };
 
 pub static EN: Texts = Texts {
@@ -229,6 +235,7 @@ pub static EN: Texts = Texts {
     apply_have_ready: "Have these documents ready",
     apply_account_needed: "You fill in the application after signing in with your account; it is sent encrypted to the responsible authority.",
     back_to_service: "Back to the service description",
+    account: &ACCOUNT_EN,
 };
 
 pub fn texts(lang: Lang) -> &'static Texts {

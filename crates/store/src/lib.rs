@@ -25,7 +25,10 @@ pub mod testing;
 use std::sync::Arc;
 
 pub use error::{StoreError, redact_url};
-pub use model::{AuthorityRecord, Backend, NodeEndpoint, NodeIdentity, StoreOptions, SyncReport};
+pub use model::{
+    AccountRecord, AuditRecord, AuthorityRecord, Backend, EmailTokenPurpose, NewEmailToken,
+    NodeEndpoint, NodeIdentity, SessionRecord, StoreOptions, SyncReport,
+};
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;

@@ -4,7 +4,10 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rathaus_domain::{AuthorityId, AuthorityKindId, DistrictId, NodeId, TenantId, Text};
+use rathaus_domain::{
+    AccountId, AssuranceLevel, AuditEvent, AuthorityId, AuthorityKindId, DistrictId, Email, NodeId,
+    SessionId, TenantId, Text,
+};
 
 /// Which database sits behind a [`Store`](crate::Store).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -106,4 +109,100 @@ pub struct NodeEndpoint {
 pub struct NodeIdentity {
     pub node: NodeId,
     pub created_at: DateTime<Utc>,
+}
+
+/// An account as stored. `password_hash` is an argon2id PHC string.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub id: AccountId,
+    pub email: Email,
+    pub password_hash: String,
+    /// When the address was confirmed through the mailed link; `None` until then.
+    pub email_confirmed_at: Option<DateTime<Utc>>,
+    pub level: AssuranceLevel,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for AccountRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountRecord")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("email_confirmed_at", &self.email_confirmed_at)
+            .field("level", &self.level)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A server-side session. The cookie carries a random token; the store knows only its digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// SHA-256 of the cookie's token.
+    pub token_hash: String,
+    /// The public id, for the list of sessions.
+    pub id: SessionId,
+    pub account_id: AccountId,
+    /// The secret that every state-changing form of this session must carry (CSRF).
+    pub csrf_secret: String,
+    /// The assurance level this session was established at.
+    pub level: AssuranceLevel,
+    pub created_at: DateTime<Utc>,
+    /// The last request seen (written at most about once a minute).
+    pub last_seen_at: DateTime<Utc>,
+    /// The absolute end of the session, whatever the activity.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("level", &self.level)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a single-use e-mail link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EmailTokenPurpose {
+    /// Confirms the address after registration.
+    Confirm,
+    /// Sets a new password.
+    Reset,
+}
+
+impl EmailTokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+/// A new single-use e-mail link, by the digest of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEmailToken {
+    pub token_hash: String,
+    pub account_id: AccountId,
+    pub purpose: EmailTokenPurpose,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Ascending in the order of writing (0 for an entry not yet written).
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub event: AuditEvent,
+    pub account_id: Option<AccountId>,
+    /// One line, already escaped (`rathaus_domain::log_safe`); never a password or token.
+    pub detail: String,
 }

@@ -2,15 +2,18 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rathaus_domain::{NodeId, TenantDirectory, TenantId};
+use rathaus_domain::{AccountId, Email, NodeId, SessionId, TenantDirectory, TenantId};
 
 use crate::error::StoreError;
-use crate::model::{AuthorityRecord, Backend, NodeEndpoint, NodeIdentity, SyncReport};
+use crate::model::{
+    AccountRecord, AuditRecord, AuthorityRecord, Backend, EmailTokenPurpose, NewEmailToken,
+    NodeEndpoint, NodeIdentity, SessionRecord, SyncReport,
+};
 
 /// Persistence of rathaus, implemented once per backend and used as `Arc<dyn Store>`.
 ///
-/// The trait is grouped by feature (health, directory, node registry, node identity; accounts,
-/// sessions and the outbox will follow). Each backend keeps one module per feature and its impl
+/// The trait is grouped by feature (health, directory, node registry, node identity, accounts,
+/// e-mail links, sessions, sign-in throttling, audit log, shared secrets; the outbox will follow). Each backend keeps one module per feature and its impl
 /// of this trait only dispatches, so growing the trait grows small modules, not one large file.
 ///
 /// Times are always passed in (`now`): the store never reads the clock, so tests control time.
@@ -67,4 +70,138 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         node: &NodeId,
         now: DateTime<Utc>,
     ) -> Result<NodeIdentity, StoreError>;
+
+    // --- accounts (portal) ------------------------------------------------------------------
+
+    /// Creates an unconfirmed account at level `basic`. Fails with [`StoreError::Conflict`]
+    /// when an account with the same address (compared in lowercase) exists.
+    async fn create_account(
+        &self,
+        id: AccountId,
+        email: &Email,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The account with this address (compared in lowercase).
+    async fn account_by_email(&self, email: &Email) -> Result<Option<AccountRecord>, StoreError>;
+
+    async fn account(&self, id: AccountId) -> Result<Option<AccountRecord>, StoreError>;
+
+    /// Replaces the password hash (a new password, or a rehash under a stronger policy).
+    async fn set_password_hash(
+        &self,
+        id: AccountId,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Marks the address as confirmed; `true` if it was not confirmed before.
+    async fn confirm_email(&self, id: AccountId, now: DateTime<Utc>) -> Result<bool, StoreError>;
+
+    // --- single-use e-mail links (portal) ----------------------------------------------------
+
+    async fn create_email_token(&self, token: &NewEmailToken) -> Result<(), StoreError>;
+
+    /// The account of an unused, unexpired link with this digest and purpose, without using it.
+    async fn email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailTokenPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AccountId>, StoreError>;
+
+    /// Uses the link: marks it used and returns its account, atomically, so that of two
+    /// requests with the same link only one succeeds. `None` for unknown, used or expired links.
+    async fn use_email_token(
+        &self,
+        token_hash: &str,
+        purpose: EmailTokenPurpose,
+        now: DateTime<Utc>,
+    ) -> Result<Option<AccountId>, StoreError>;
+
+    // --- sessions (portal) -------------------------------------------------------------------
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+
+    /// The session with this token digest and its account, whether expired or not (the caller
+    /// applies the timeouts, so that it can log the expiry).
+    async fn session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(SessionRecord, AccountRecord)>, StoreError>;
+
+    /// Records activity: sets `last_seen_at`.
+    async fn touch_session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Ends one session by its token digest; `true` if it existed.
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError>;
+
+    /// Ends one session of `account` by its public id; `false` if `account` has no such session
+    /// (another account's session id is treated exactly like an unknown one).
+    async fn delete_account_session(
+        &self,
+        account: AccountId,
+        id: SessionId,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends every session of the account; returns how many there were.
+    async fn delete_sessions_of(&self, account: AccountId) -> Result<u64, StoreError>;
+
+    /// The account's live sessions (seen after `idle_since`, not past `expires_at` at `now`),
+    /// newest first.
+    async fn sessions_of(
+        &self,
+        account: AccountId,
+        idle_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SessionRecord>, StoreError>;
+
+    /// Deletes every session idle since `idle_since` or past its absolute end at `now`.
+    async fn purge_sessions(
+        &self,
+        idle_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    // --- sign-in throttling (portal) ---------------------------------------------------------
+
+    /// Records one failed sign-in at `at` under each key (account, client address).
+    async fn record_sign_in_failure(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The times of the key's failed sign-ins after `since`, oldest first (at most 1,000).
+    async fn sign_in_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, StoreError>;
+
+    /// Forgets the key's failures (after a successful sign-in of the account).
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Deletes failures recorded before `before`; returns how many.
+    async fn purge_sign_in_failures(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    // --- audit log (portal) --------------------------------------------------------------------
+
+    /// Appends an entry; its `id` is ignored and assigned by the database.
+    async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError>;
+
+    /// The newest `limit` entries, newest first.
+    async fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    // --- secrets shared by all portal nodes --------------------------------------------------
+
+    /// The secret stored under `name`; the first caller stores `candidate`, every later caller
+    /// (on any node) gets that first value.
+    async fn shared_secret(
+        &self,
+        name: &str,
+        candidate: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u8>, StoreError>;
 }

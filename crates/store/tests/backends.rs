@@ -51,7 +51,17 @@ on_every_backend!(
     concurrent_syncs_agree,
     node_endpoints_are_upserted,
     node_identity_is_created_once,
+    accounts_are_unique_by_address_in_lowercase,
+    email_links_are_single_use_and_expire,
+    sessions_belong_to_their_account_and_end_on_the_server,
+    sign_in_failures_are_counted_per_key,
+    the_audit_log_keeps_order_and_text,
+    shared_secrets_are_written_once,
 );
+
+#[path = "backends/accounts.rs"]
+mod accounts;
+use accounts::*;
 
 const TENANT: &str = r#"
 id = "musterstadt"

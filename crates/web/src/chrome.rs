@@ -68,6 +68,16 @@ pub struct Chrome {
     pub frame: &'static FrameTexts,
     /// The current path, to mark the active navigation entry.
     pub path: String,
+    /// A last navigation entry that depends on the visitor (the portal's "Sign in" or "My
+    /// account").
+    pub account_link: Option<&'static NavLink>,
+}
+
+/// A navigation entry known at compile time.
+#[derive(Debug)]
+pub struct NavLink {
+    pub href: &'static str,
+    pub label: &'static str,
 }
 
 impl Chrome {
@@ -95,6 +105,7 @@ impl Chrome {
                 Lang::En => &FRAME_EN,
             },
             path: path.to_owned(),
+            account_link: None,
         }
     }
 
@@ -130,6 +141,10 @@ impl Chrome {
                 };
                 (href.as_str(), label.get(self.lang), active)
             })
+            .chain(
+                self.account_link
+                    .map(|link| (link.href, link.label, self.path.starts_with(link.href))),
+            )
             .collect()
     }
 }

@@ -22,6 +22,12 @@ pub fn error_reference() -> String {
 pub enum PageProblem {
     /// 400: the address or a form value could not be understood.
     BadRequest,
+    /// 403: a form was sent without a valid security token, or from another site; nothing
+    /// was changed.
+    Forbidden,
+    /// 429: too many requests right now (for example every password worker is busy); the
+    /// person may retry after the given number of seconds (sent as `Retry-After`).
+    TooManyRequests { retry_after_secs: u64 },
     /// 404: no such page or service.
     NotFound,
     /// 413: what was sent is too large.
@@ -36,6 +42,8 @@ impl PageProblem {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -52,6 +60,22 @@ impl PageProblem {
             (Self::BadRequest, Lang::En) => (
                 "The request is not valid",
                 "The address or the data sent could not be processed. Please check your input and try again.",
+            ),
+            (Self::Forbidden, Lang::De) => (
+                "Anfrage abgelehnt",
+                "Das Formular war abgelaufen oder wurde nicht von dieser Website gesendet. Es wurde nichts geändert. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.",
+            ),
+            (Self::Forbidden, Lang::En) => (
+                "Request refused",
+                "The form had expired or was not sent from this website. Nothing was changed. Please reload the page and try again.",
+            ),
+            (Self::TooManyRequests { .. }, Lang::De) => (
+                "Bitte versuchen Sie es gleich noch einmal",
+                "Gerade sind sehr viele Anfragen gleichzeitig eingegangen. Bitte warten Sie einen Moment und senden Sie das Formular dann erneut.",
+            ),
+            (Self::TooManyRequests { .. }, Lang::En) => (
+                "Please try again in a moment",
+                "Very many requests are arriving at the same time right now. Please wait a moment and then send the form again.",
             ),
             (Self::NotFound, Lang::De) => (
                 "Seite nicht gefunden",
@@ -150,10 +174,18 @@ impl IntoResponse for PageError {
             )
         });
         let mut response = (status, Html(body)).into_response();
-        if self.problem == PageProblem::Unavailable {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        match self.problem {
+            PageProblem::Unavailable => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+            }
+            PageProblem::TooManyRequests { retry_after_secs } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            _ => {}
         }
         response
     }
@@ -190,8 +222,12 @@ pub enum ApiError {
         detail: String,
         errors: Vec<FieldProblem>,
     },
+    /// 401: the request needs a signed-in session, and has none (or an expired one).
+    Unauthorized,
     /// 404 for an unknown resource.
     NotFound { detail: String },
+    /// 429: retry after the given number of seconds.
+    TooManyRequests { retry_after_secs: u64 },
     /// 413 for oversized input.
     TooLarge,
     /// 503 when a backend is down; the caller should retry.
@@ -238,6 +274,11 @@ const PROBLEM_BASE: &str = "/api/v1/problems#";
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let reference = error_reference();
+        let retry_after = match &self {
+            Self::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            Self::Unavailable { .. } => Some(30),
+            _ => None,
+        };
         let (status, slug, title, detail, errors) = match self {
             Self::BadRequest { detail, errors } => (
                 StatusCode::BAD_REQUEST,
@@ -245,6 +286,23 @@ impl IntoResponse for ApiError {
                 "The request is not valid",
                 Some(detail),
                 errors,
+            ),
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Sign in first",
+                Some(
+                    "this endpoint needs a signed-in session; the session is missing or has ended"
+                        .to_owned(),
+                ),
+                Vec::new(),
+            ),
+            Self::TooManyRequests { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Too many requests, retry later",
+                None,
+                Vec::new(),
             ),
             Self::NotFound { detail } => (
                 StatusCode::NOT_FOUND,
@@ -294,10 +352,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

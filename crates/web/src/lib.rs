@@ -10,7 +10,7 @@ pub mod layers;
 pub mod metrics;
 pub mod server;
 
-pub use chrome::{Chrome, SiteInfo};
+pub use chrome::{Chrome, NavLink, SiteInfo};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{ApiError, PageError, PageProblem};
 pub use lang::PageLang;

@@ -37,20 +37,49 @@ pub struct Demo {
     child: Child,
     pub portal: String,
     pub nodes: Vec<(String, String)>,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
+    log: Option<PathBuf>,
+}
+
+/// How to start a demo beyond the defaults.
+#[derive(Default)]
+pub struct DemoOptions<'a> {
+    /// Extra command-line options of `rathaus demo`.
+    pub args: &'a [&'a str],
+    /// Extra environment variables (`RATHAUS_PORTAL__…`).
+    pub env: &'a [(&'a str, &'a str)],
+    /// Write the demo's log (stderr) into `DATA/demo.log` at this filter instead of showing it.
+    pub log_filter: Option<&'a str>,
 }
 
 impl Demo {
     pub fn start(extra: &[&str]) -> Self {
+        Self::start_with(DemoOptions {
+            args: extra,
+            ..DemoOptions::default()
+        })
+    }
+
+    pub fn start_with(options: DemoOptions<'_>) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let mut child = rathaus()
+        let mut command = rathaus();
+        command
             .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data.path())
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
+            .args(options.args)
+            .envs(options.env.iter().copied())
+            .stdout(Stdio::piped());
+        let log = options.log_filter.map(|filter| {
+            let path = data.path().join("demo.log");
+            command
+                .env("RATHAUS_LOG", filter)
+                .stderr(std::fs::File::create(&path).unwrap());
+            path
+        });
+        if log.is_none() {
+            command.stderr(Stdio::inherit());
+        }
+        let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -87,8 +116,60 @@ impl Demo {
             child,
             portal,
             nodes,
-            _data: data,
+            data,
+            log,
         }
+    }
+
+    /// The demo's data directory (databases, `mail/`).
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// What the demo has logged so far (only with `DemoOptions::log_filter`).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log.as_ref().expect("started without a log file"))
+            .unwrap_or_default()
+    }
+
+    /// The newest mail of `kind` (`confirm`, `reset`, `already-registered`) in the demo's
+    /// mail directory, waiting up to 10 s for it to appear (mails are written in the
+    /// background). Only mails written after `after` (a count from `mail_count`) are looked at.
+    pub fn newest_mail(&self, kind: &str, after: usize) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut names = self.mail_names();
+            let fresh: Vec<String> = names.split_off(after.min(names.len()));
+            if let Some(name) = fresh
+                .iter()
+                .rev()
+                .find(|n| n.ends_with(&format!("-{kind}.eml")))
+            {
+                return std::fs::read_to_string(self.data_dir().join("mail").join(name)).unwrap();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {kind} mail after {after}: {names:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// How many mails have been written so far.
+    pub fn mail_count(&self) -> usize {
+        self.mail_names().len()
+    }
+
+    fn mail_names(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.data_dir().join("mail")) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = dir
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".eml"))
+            .collect();
+        names.sort(); // time, then a sequence number
+        names
     }
 
     /// Kills the demo process with SIGKILL, as a crash would.
@@ -135,4 +216,145 @@ pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
         "{url}: expected JSON, got {kind}: {body}"
     );
     (status, serde_json::from_str(&body).unwrap())
+}
+
+/// The first link in a mail that starts with `prefix` (for example `http://127.0.0.1:…/account/confirm`).
+pub fn link_in(mail: &str, prefix: &str) -> String {
+    let start = mail
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {mail}"));
+    mail[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect()
+}
+
+/// A browser over real HTTP: keeps cookies, follows no redirects.
+pub struct Browser {
+    client: reqwest::Client,
+    base: String,
+    pub cookies: std::collections::BTreeMap<String, String>,
+}
+
+/// An answer as tests look at it.
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The `csrf` field of the first form on the page.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).expect("no csrf field") + marker.len();
+        self.body[start..].split('"').next().unwrap().to_owned()
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: base.trim_end_matches('/').to_owned(),
+            cookies: Default::default(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
+        let request = if self.cookies.is_empty() {
+            request
+        } else {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request.header("cookie", jar.join("; "))
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        for cookie in headers.get_all("set-cookie") {
+            let text = cookie.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Answer {
+            status,
+            headers,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        let request = self.client.get(self.url(path));
+        self.send(request).await
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let request = self.client.post(self.url(path)).form(fields);
+        self.send(request).await
+    }
+
+    /// Like `post`, with extra headers (for example a foreign `Origin`).
+    pub async fn post_with(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let mut request = self.client.post(self.url(path)).form(fields);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    /// GETs `form`, then posts `fields` to `action` with the page's CSRF token.
+    pub async fn submit(&mut self, form: &str, action: &str, fields: &[(&str, &str)]) -> Answer {
+        let csrf = self.get(form).await.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k.ends_with("rathaus_session"))
+            .map(|(_, v)| v.clone())
+    }
 }

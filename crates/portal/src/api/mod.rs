@@ -1,22 +1,23 @@
 //! The versioned JSON API (`/api/v1`), described by `openapi.json` beside this file.
 
+mod account;
 mod services;
 
-use axum::Router;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use http::header;
 
-use crate::state::PortalState;
+use crate::routes::Routes;
 
-pub fn router() -> Router<PortalState> {
-    Router::new()
-        .route("/api/v1/services", get(services::list))
-        .route("/api/v1/services/{id}", get(services::detail))
-        .route("/api/v1/responsibility", get(services::responsibility))
-        .route("/api/v1/life-situations", get(services::life_situations))
-        .route("/api/v1/openapi.json", get(openapi))
-        .route("/api/v1/problems", get(problems))
+pub(crate) fn routes(routes: Routes) -> Routes {
+    routes
+        .public("/api/v1/services", get(services::list))
+        .public("/api/v1/services/{id}", get(services::detail))
+        .public("/api/v1/responsibility", get(services::responsibility))
+        .public("/api/v1/life-situations", get(services::life_situations))
+        .public("/api/v1/openapi.json", get(openapi))
+        .public("/api/v1/problems", get(problems))
+        .signed_in("/api/v1/account", get(account::me))
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -30,8 +31,10 @@ async fn problems() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "bad-request: a parameter is missing or not valid; see `errors` for which.\n\
+         unauthorized: the endpoint needs a signed-in session (the portal's session cookie); it is missing or has ended.\n\
          not-found: the resource does not exist.\n\
          too-large: the request or its body is too large.\n\
+         too-many-requests: too many requests right now; retry after the Retry-After header.\n\
          unavailable: a backend is temporarily unavailable; retry after the Retry-After header.\n\
          internal: an unexpected error; quote `instance` when reporting it.\n",
     )

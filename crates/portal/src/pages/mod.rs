@@ -5,25 +5,25 @@ mod legal;
 mod service;
 
 use askama::Template;
-use axum::Router;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use http::header;
 use rathaus_web::{PageError, PageProblem};
 
-use crate::state::{Page, PortalState};
+use crate::routes::Routes;
+use crate::state::Page;
 
-pub fn router() -> Router<PortalState> {
-    Router::new()
-        .route("/", get(catalog::start))
-        .route("/search", get(catalog::search))
-        .route("/life-situations", get(catalog::life_situations))
-        .route("/life-situations/{slug}", get(catalog::life_situation))
-        .route("/services/{id}", get(service::service_page))
-        .route("/services/{id}/apply", get(service::before_you_start))
-        .route("/imprint", get(legal::imprint))
-        .route("/privacy", get(legal::privacy))
-        .route("/accessibility", get(legal::accessibility))
+pub(crate) fn routes(routes: Routes) -> Routes {
+    routes
+        .public("/", get(catalog::start))
+        .public("/search", get(catalog::search))
+        .public("/life-situations", get(catalog::life_situations))
+        .public("/life-situations/{slug}", get(catalog::life_situation))
+        .public("/services/{id}", get(service::service_page))
+        .public("/services/{id}/apply", get(service::before_you_start))
+        .public("/imprint", get(legal::imprint))
+        .public("/privacy", get(legal::privacy))
+        .public("/accessibility", get(legal::accessibility))
 }
 
 /// Renders a template for `page`, remembering an explicit language choice in a cookie.
@@ -52,7 +52,7 @@ pub async fn not_found(page: Page, uri: http::Uri) -> Response {
     PageError::new(PageProblem::NotFound, page.chrome).into_response()
 }
 
-/// 405 for a known path with another method: these pages and the API only read.
+/// 405 for a known path with another method; axum adds the `Allow` header of the route.
 pub async fn method_not_allowed(page: Page, uri: http::Uri) -> Response {
     let mut response = if uri.path().starts_with("/api/") {
         rathaus_web::ApiError::bad_request("this endpoint only answers GET requests")
@@ -61,10 +61,6 @@ pub async fn method_not_allowed(page: Page, uri: http::Uri) -> Response {
         PageError::new(PageProblem::BadRequest, page.chrome).into_response()
     };
     *response.status_mut() = http::StatusCode::METHOD_NOT_ALLOWED;
-    response.headers_mut().insert(
-        http::header::ALLOW,
-        http::HeaderValue::from_static("GET, HEAD"),
-    );
     response
 }
 

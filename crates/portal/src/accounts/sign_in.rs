@@ -1,0 +1,378 @@
+//! Signing in and out (SECURITY.md A3, A4, A5, A8, S2, L1).
+//!
+//! A sign-in first asks the throttle (failures per account and per client address, shared by
+//! every node through the store): a throttled try is refused before any password is checked,
+//! with 429 and `Retry-After`. Then the password is verified, for unknown addresses against a
+//! dummy hash, so that "no such account" and "wrong password" look and take the same. A right
+//! password under an old hash policy is rehashed; a new session replaces any old one.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use rathaus_auth::{Throttle, ThrottleRule, Verification, tokens};
+use rathaus_domain::{AuditEvent, Email, PasswordAttempt};
+use rathaus_store::StoreError;
+use rathaus_web::{Chrome, PageError};
+
+use super::forms::{ClientIp, FormErrors, PostedForm, email_message, respond, wait_text};
+use super::session::{self, page_store_error};
+use super::{AuthUser, Failure, MaybeAuthUser, MessagePage, audit, csrf, hash_failure, see_other};
+use crate::account_texts::AccountTexts;
+use crate::params::Params;
+use crate::state::{Page, PortalState};
+
+#[derive(Template)]
+#[template(path = "portal/account/sign_in.html")]
+struct SignInPage<'a> {
+    chrome: &'a Chrome,
+    a: &'static AccountTexts,
+    csrf: &'a str,
+    email: &'a str,
+    next: &'a str,
+    notice: Option<&'a str>,
+    alert: Option<String>,
+    errors: &'a FormErrors,
+}
+
+struct Shown<'a> {
+    status: StatusCode,
+    email: &'a str,
+    next: &'a str,
+    notice: Option<&'a str>,
+    alert: Option<String>,
+    errors: FormErrors,
+}
+
+fn show(state: &PortalState, page: &Page, headers: &HeaderMap, shown: Shown<'_>) -> Response {
+    let token = match csrf::anon_token(state, headers) {
+        Ok(token) => token,
+        Err(e) => return PageError::internal(page.chrome.clone(), e).into_response(),
+    };
+    respond(
+        state,
+        page,
+        shown.status,
+        &SignInPage {
+            chrome: &page.chrome,
+            a: page.t.account,
+            csrf: &token.token,
+            email: shown.email,
+            next: shown.next,
+            notice: shown.notice,
+            alert: shown.alert,
+            errors: &shown.errors,
+        },
+        [token.set_cookie],
+    )
+}
+
+/// Where to go after signing in: a path on this site, never another site (`//evil`).
+fn safe_next(raw: &str) -> &str {
+    let local = raw.starts_with('/')
+        && !raw.starts_with("//")
+        && raw.len() <= 512
+        && !raw.chars().any(|c| c.is_control() || c == '\\');
+    if local { raw } else { "/account" }
+}
+
+pub async fn form(
+    State(state): State<PortalState>,
+    page: Page,
+    headers: HeaderMap,
+    user: MaybeAuthUser,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref());
+    let next = safe_next(params.get("next").unwrap_or("/account"));
+    if user.0.is_some() {
+        return see_other(next);
+    }
+    let a = page.t.account;
+    let notice = if params.get("changed").is_some() {
+        Some(a.password_changed)
+    } else if params.get("next").is_some() {
+        Some(a.sign_in_required)
+    } else {
+        None
+    };
+    show(
+        &state,
+        &page,
+        &headers,
+        Shown {
+            status: StatusCode::OK,
+            email: "",
+            next,
+            notice,
+            alert: None,
+            errors: FormErrors::default(),
+        },
+    )
+}
+
+/// The throttle key of an account's address: a digest, so that the table holds no address.
+pub(crate) fn account_key(email: &Email) -> String {
+    format!("account:{}", tokens::digest(&email.key()))
+}
+
+/// The throttle keys: digests, so the table holds neither addresses nor IPs in the clear.
+fn keys(email: &Email, client: &str) -> [(String, ThrottleRule); 2] {
+    [
+        (account_key(email), ThrottleRule::ACCOUNT),
+        (
+            format!("client:{}", tokens::digest(client)),
+            ThrottleRule::CLIENT,
+        ),
+    ]
+}
+
+async fn throttle(
+    state: &PortalState,
+    keys: &[(String, ThrottleRule)],
+) -> Result<Throttle, StoreError> {
+    let now = state.clock.now();
+    let mut decision = Throttle::Allowed;
+    for (key, rule) in keys {
+        let failures = state
+            .store
+            .sign_in_failures(key, now - rule.horizon())
+            .await?;
+        decision = decision.and(rule.check(&failures, now));
+    }
+    Ok(decision)
+}
+
+pub async fn submit(
+    State(state): State<PortalState>,
+    page: Page,
+    headers: HeaderMap,
+    ClientIp(client): ClientIp,
+    form: PostedForm,
+) -> Response {
+    if !csrf::verify_anon(&state, &headers, form.get(csrf::FIELD)) {
+        return csrf::forbidden(&page);
+    }
+    let a = page.t.account;
+    let raw_email = form.get("email");
+    let next = safe_next(form.get("next"));
+    let shown = |status, errors, alert| Shown {
+        status,
+        email: raw_email,
+        next,
+        notice: None,
+        alert,
+        errors,
+    };
+    let mut errors = FormErrors::default();
+    let email = Email::parse(raw_email)
+        .map_err(|e| errors.add("email", email_message(a, e)))
+        .ok();
+    let attempt = PasswordAttempt::parse(form.get("password"))
+        .map_err(|_| errors.add("password", a.err_password_missing))
+        .ok();
+    let malformed = email.is_none() && !raw_email.trim().is_empty();
+    let (Some(email), Some(attempt)) = (email, attempt) else {
+        if malformed {
+            // Not an address at all: logged (escaped) like a failure, and counted for the client.
+            let key = vec![format!("client:{}", tokens::digest(&client))];
+            if let Err(e) = state
+                .store
+                .record_sign_in_failure(&key, state.clock.now())
+                .await
+            {
+                return page_store_error(&page, &e);
+            }
+            audit::record(
+                &state,
+                AuditEvent::SignInFailed,
+                None,
+                &format!("malformed address email={raw_email} client={client}"),
+            )
+            .await;
+        }
+        return show(
+            &state,
+            &page,
+            &headers,
+            shown(StatusCode::BAD_REQUEST, errors, None),
+        );
+    };
+
+    let keys = keys(&email, &client);
+    match throttle(&state, &keys).await {
+        Ok(Throttle::Allowed) => {}
+        Ok(wait) => {
+            let seconds = wait.retry_after_secs().unwrap_or(1);
+            tracing::warn!(client = %rathaus_domain::log_safe(&client, 64), seconds, "sign-in throttled");
+            let alert = a.err_throttled.replace("{wait}", &wait_text(a, seconds));
+            let mut response = show(
+                &state,
+                &page,
+                &headers,
+                shown(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    FormErrors::default(),
+                    Some(alert),
+                ),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
+        }
+        Err(e) => return page_store_error(&page, &e),
+    }
+
+    let account = match state.store.account_by_email(&email).await {
+        Ok(account) => account,
+        Err(e) => return page_store_error(&page, &e),
+    };
+    let stored = account.as_ref().map(|a| a.password_hash.as_str());
+    let verification = match state.accounts.hasher.verify(&attempt, stored).await {
+        Ok(v) => v,
+        Err(e) => return hash_failure(&page, &e),
+    };
+    let (Some(account), Verification::Match { needs_rehash }) = (account, verification) else {
+        let key_names: Vec<String> = keys.iter().map(|(k, _)| k.clone()).collect();
+        if let Err(e) = state
+            .store
+            .record_sign_in_failure(&key_names, state.clock.now())
+            .await
+        {
+            return page_store_error(&page, &e);
+        }
+        audit::record(
+            &state,
+            AuditEvent::SignInFailed,
+            None,
+            &format!("email={raw_email} client={client}"),
+        )
+        .await;
+        let mut errors = FormErrors::default();
+        errors.add("email", a.err_credentials);
+        return show(
+            &state,
+            &page,
+            &headers,
+            shown(StatusCode::UNAUTHORIZED, errors, None),
+        );
+    };
+
+    if account.email_confirmed_at.is_none() {
+        // Only someone who knows the password learns that the address is unconfirmed.
+        if let Err(e) = super::register::send_confirmation(&state, account.id, &account.email).await
+        {
+            return e.page(&page);
+        }
+        return show(
+            &state,
+            &page,
+            &headers,
+            shown(
+                StatusCode::FORBIDDEN,
+                FormErrors::default(),
+                Some(a.err_unconfirmed.to_owned()),
+            ),
+        );
+    }
+    if needs_rehash {
+        match state.accounts.hasher.rehash(&attempt).await {
+            Ok(hash) => {
+                if let Err(e) = state
+                    .store
+                    .set_password_hash(account.id, hash.as_str(), state.clock.now())
+                    .await
+                {
+                    tracing::warn!(%e, "rehashed password could not be stored");
+                }
+            }
+            Err(e) => tracing::warn!(%e, "password could not be rehashed; kept the old hash"),
+        }
+    }
+    if let Err(e) = state.store.clear_sign_in_failures(&keys[0].0).await {
+        return page_store_error(&page, &e);
+    }
+    let cookie = match session::start(&state, &headers, &account).await {
+        Ok(cookie) => cookie,
+        Err(e) => return Failure::from(e).page(&page),
+    };
+    audit::record(
+        &state,
+        AuditEvent::SignIn,
+        Some(account.id),
+        &format!("client={client}"),
+    )
+    .await;
+    let mut response = see_other(next);
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+}
+
+#[derive(Template)]
+#[template(path = "portal/account/sign_out.html")]
+struct SignOutPage<'a> {
+    chrome: &'a Chrome,
+    a: &'static AccountTexts,
+    csrf: &'a str,
+}
+
+pub async fn sign_out_form(
+    State(state): State<PortalState>,
+    page: Page,
+    user: AuthUser,
+) -> Response {
+    respond(
+        &state,
+        &page,
+        StatusCode::OK,
+        &SignOutPage {
+            chrome: &page.chrome,
+            a: page.t.account,
+            csrf: &user.session.csrf_secret,
+        },
+        [],
+    )
+}
+
+pub async fn sign_out(
+    State(state): State<PortalState>,
+    page: Page,
+    user: AuthUser,
+    form: PostedForm,
+) -> Response {
+    if !csrf::verify_session(&user, form.get(csrf::FIELD)) {
+        return csrf::forbidden(&page);
+    }
+    if let Err(e) = state.store.delete_session(&user.session.token_hash).await {
+        return page_store_error(&page, &e);
+    }
+    audit::record(&state, AuditEvent::SignOut, Some(user.account.id), "").await;
+    signed_out_redirect(&state)
+}
+
+/// Redirects to "you are signed out" and removes the session cookie.
+pub(crate) fn signed_out_redirect(state: &PortalState) -> Response {
+    let mut response = see_other("/account/signed-out");
+    if let Some(clear) = session::clear_cookie(&state.accounts.settings) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+pub async fn signed_out(State(state): State<PortalState>, page: Page) -> Response {
+    let a = page.t.account;
+    respond(
+        &state,
+        &page,
+        StatusCode::OK,
+        &MessagePage {
+            chrome: &page.chrome,
+            title: a.signed_out_title,
+            text: a.signed_out_text,
+            extra: None,
+            links: vec![("/account/sign-in", a.sign_in_title), ("/", a.to_start)],
+        },
+        [],
+    )
+}

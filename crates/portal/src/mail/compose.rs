@@ -1,0 +1,85 @@
+//! The mails of the Servicekonto, in German and English in one message (the portal does not
+//! know which language the recipient prefers before they sign in).
+
+use rathaus_domain::Email;
+
+use super::OutgoingMail;
+
+/// Which mail; also part of the file name of the file transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailKind {
+    /// Confirm the address after registering; carries a 24-hour link.
+    Confirm,
+    /// Someone tried to register with an address that already has an account.
+    AlreadyRegistered,
+    /// Set a new password; carries a one-hour link.
+    Reset,
+}
+
+impl MailKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Confirm => "confirm",
+            Self::AlreadyRegistered => "already-registered",
+            Self::Reset => "reset",
+        }
+    }
+}
+
+/// Builds the mail of `kind` for `to`; `link` is the absolute URL the mail points to.
+pub fn compose(kind: MailKind, to: Email, link: &str) -> OutgoingMail {
+    let (subject, body) = match kind {
+        MailKind::Confirm => (
+            "Bitte bestätigen Sie Ihre E-Mail-Adresse / Please confirm your e-mail address",
+            format!(
+                "Guten Tag,\n\n\
+                 Sie haben ein Servicekonto mit dieser E-Mail-Adresse angelegt. Bitte bestätigen \
+                 Sie die Adresse über diesen Link (24 Stunden gültig):\n\n{link}\n\n\
+                 Wenn Sie kein Konto angelegt haben, müssen Sie nichts tun; ohne Bestätigung \
+                 bleibt das Konto unbenutzbar.\n\n\
+                 ---\n\nHello,\n\n\
+                 You have created an account with this e-mail address. Please confirm the address \
+                 with this link (valid for 24 hours):\n\n{link}\n\n\
+                 If you did not create an account, you need not do anything; without \
+                 confirmation the account cannot be used.\n"
+            ),
+        ),
+        MailKind::AlreadyRegistered => (
+            "Ihr Servicekonto / Your account",
+            format!(
+                "Guten Tag,\n\n\
+                 jemand hat versucht, mit dieser E-Mail-Adresse ein Servicekonto anzulegen. Für \
+                 diese Adresse besteht bereits ein Konto. Wenn Sie das waren, melden Sie sich an \
+                 oder legen Sie ein neues Passwort fest:\n\n{link}\n\n\
+                 Wenn Sie das nicht waren, müssen Sie nichts tun: Ihr Konto wurde nicht \
+                 verändert.\n\n\
+                 ---\n\nHello,\n\n\
+                 someone tried to create an account with this e-mail address. There already is \
+                 an account for it. If that was you, sign in or set a new password:\n\n{link}\n\n\
+                 If that was not you, you need not do anything: your account has not been \
+                 changed.\n"
+            ),
+        ),
+        MailKind::Reset => (
+            "Neues Passwort festlegen / Set a new password",
+            format!(
+                "Guten Tag,\n\n\
+                 für Ihr Servicekonto wurde ein neues Passwort angefordert. Über diesen Link legen \
+                 Sie es fest (eine Stunde gültig, nur einmal verwendbar):\n\n{link}\n\n\
+                 Wenn Sie das nicht angefordert haben, müssen Sie nichts tun: Ihr Passwort bleibt \
+                 unverändert.\n\n\
+                 ---\n\nHello,\n\n\
+                 a new password was requested for your account. Set it with this link (valid for \
+                 one hour, usable once):\n\n{link}\n\n\
+                 If you did not ask for this, you need not do anything: your password stays as \
+                 it is.\n"
+            ),
+        ),
+    };
+    OutgoingMail {
+        to,
+        kind,
+        subject: subject.to_owned(),
+        body,
+    }
+}

@@ -1,0 +1,317 @@
+//! A portal router on a fresh SQLite database with a manual clock, cheap password hashing and
+//! a mailer that keeps mails in memory; and a small browser that keeps cookies.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::body::Body;
+use chrono::{DateTime, TimeZone, Utc};
+use http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use rathaus_auth::{Hasher, Policy};
+use rathaus_domain::Blocklist;
+use rathaus_portal::mail::{MailError, MailKind, Mailer, OutgoingMail};
+use rathaus_portal::{AccountServices, AccountSettings};
+use rathaus_store::Store;
+use rathaus_store::testing::TestDatabase;
+use rathaus_web::ManualClock;
+use rathaus_web::assets::Assets;
+use rathaus_web::layers::LayerOptions;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "Ein langer Satz als Passwort";
+
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
+}
+
+/// Keeps every mail; tests read them instead of a mailbox.
+#[derive(Debug, Default)]
+pub struct Outbox(Mutex<Vec<OutgoingMail>>);
+
+#[async_trait]
+impl Mailer for Outbox {
+    async fn send(&self, mail: OutgoingMail) -> Result<(), MailError> {
+        self.0.lock().unwrap().push(mail);
+        Ok(())
+    }
+}
+
+pub struct App {
+    pub router: Router,
+    pub clock: ManualClock,
+    pub store: Arc<dyn Store>,
+    pub outbox: Arc<Outbox>,
+    _db: TestDatabase,
+}
+
+pub struct Options {
+    pub policy: Policy,
+    pub workers: usize,
+    pub wait: Duration,
+    pub secure_cookies: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            policy: Policy::weak_for_tests(),
+            workers: 2,
+            wait: Duration::from_secs(10),
+            secure_cookies: true,
+        }
+    }
+}
+
+impl App {
+    pub async fn new() -> Self {
+        Self::with(Options::default()).await
+    }
+
+    pub async fn with(options: Options) -> Self {
+        let db = TestDatabase::sqlite().unwrap();
+        Self::on(db, options).await
+    }
+
+    pub async fn on(db: TestDatabase, options: Options) -> Self {
+        let store = db.open().await.unwrap();
+        let clock = ManualClock::new(start_time());
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let tenant_path = root.join("demo/tenant.toml");
+        let tenant = rathaus_domain::TenantDirectory::parse(
+            &tenant_path,
+            &std::fs::read_to_string(&tenant_path).unwrap(),
+        )
+        .unwrap();
+        let catalog = rathaus_catalog::Catalog::from_parts(Vec::new(), Vec::new()).unwrap();
+        let assets = Assets::discover(&root.join("web"));
+        let site = rathaus_portal::site_info(&tenant, &assets);
+        let outbox = Arc::new(Outbox::default());
+        let mut settings = AccountSettings::new("https://portal.example.org");
+        settings.secure_cookies = options.secure_cookies;
+        settings.client_ip_header = Some(http::HeaderName::from_static("x-forwarded-for"));
+        let accounts = AccountServices {
+            settings,
+            hasher: Hasher::new(options.policy, options.workers, options.wait)
+                .await
+                .unwrap(),
+            mailer: outbox.clone(),
+            csrf_key: rathaus_portal::shared_csrf_key(store.as_ref(), start_time())
+                .await
+                .unwrap(),
+            blocklist: Blocklist::shipped(),
+        };
+        let state = rathaus_portal::state(
+            Arc::new(catalog),
+            Arc::new(tenant),
+            Arc::clone(&store),
+            site,
+            true,
+            Arc::new(clock.clone()),
+            accounts,
+        );
+        let router = rathaus_portal::router(state, &assets, &LayerOptions::default());
+        Self {
+            router,
+            clock,
+            store,
+            outbox,
+            _db: db,
+        }
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        self.clock.advance(by);
+    }
+
+    pub fn browser(&self) -> Browser<'_> {
+        Browser {
+            app: self,
+            cookies: BTreeMap::new(),
+            ip: "192.0.2.10".to_owned(),
+        }
+    }
+
+    /// The mails sent so far (background tasks are given the chance to finish first).
+    pub async fn mails(&self) -> Vec<OutgoingMail> {
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        self.outbox.0.lock().unwrap().clone()
+    }
+
+    /// The link in the newest mail of `kind`, as a path and query on the portal.
+    pub async fn link(&self, kind: MailKind) -> String {
+        let mails = self.mails().await;
+        let mail = mails
+            .iter()
+            .rev()
+            .find(|m| m.kind == kind)
+            .expect("no such mail");
+        let start = mail.body.find("https://portal.example.org").unwrap();
+        let url: String = mail.body[start..]
+            .chars()
+            .take_while(|c| !c.is_whitespace())
+            .collect();
+        url.trim_start_matches("https://portal.example.org")
+            .to_owned()
+    }
+}
+
+/// A response as tests look at it.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The `csrf` field of the first form on the page.
+    pub fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self.body.find(marker).expect("no csrf field") + marker.len();
+        self.body[start..].split('"').next().unwrap().to_owned()
+    }
+
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+pub struct Browser<'a> {
+    pub app: &'a App,
+    pub cookies: BTreeMap<String, String>,
+    pub ip: String,
+}
+
+impl Browser<'_> {
+    pub async fn send(&mut self, mut request: Request<Body>) -> Answer {
+        if !self.cookies.is_empty() {
+            let jar: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request
+                .headers_mut()
+                .insert(header::COOKIE, jar.join("; ").parse().unwrap());
+        }
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", self.ip.parse().unwrap());
+        let response = self.app.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        for cookie in headers.get_all(header::SET_COOKIE) {
+            let text = cookie.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> Answer {
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        self.send(
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// GETs `form_path`, then posts `fields` with the page's CSRF token.
+    pub async fn submit(
+        &mut self,
+        form_path: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Answer {
+        let csrf = self.get(form_path).await.csrf();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.post(action, &all).await
+    }
+
+    pub async fn register(&mut self, email: &str, password: &str) -> Answer {
+        self.submit(
+            "/account/register",
+            "/account/register",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Answer {
+        self.submit(
+            "/account/sign-in",
+            "/account/sign-in",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// The session cookie's value, whichever name it has.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.cookies
+            .iter()
+            .find(|(k, _)| k.ends_with("rathaus_session"))
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Registers, confirms through the mailed link, and signs in.
+    pub async fn create_account(&mut self, email: &str) {
+        let answer = self.register(email, PASSWORD).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        let link = self.app.link(MailKind::Confirm).await;
+        let page = self.get(&link).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        let token = link.split("token=").nth(1).unwrap().to_owned();
+        let confirmed = self
+            .post(
+                "/account/confirm",
+                &[("csrf", &page.csrf()), ("token", &token)],
+            )
+            .await;
+        assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+        let signed_in = self.sign_in(email, PASSWORD).await;
+        assert_eq!(
+            signed_in.status,
+            StatusCode::SEE_OTHER,
+            "{}",
+            signed_in.body
+        );
+        assert_eq!(signed_in.location(), "/account");
+    }
+}
