@@ -49,6 +49,7 @@ impl NodeState {
         tenant: Arc<TenantDirectory>,
         store: Arc<dyn Store>,
         assets: &Assets,
+        portal_url: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Self, NodeError> {
         let node = tenant
@@ -73,6 +74,8 @@ impl NodeState {
                 .unwrap_or_else(|_| node.name.clone()),
             kern_assets: assets.kern_available(),
             navigation: Vec::new(),
+            // The legal pages are the portal's; without its address the node shows none.
+            legal_base: portal_url.map(|url| url.trim_end_matches('/').to_owned()),
         };
         Ok(Self {
             node: Arc::new(node),

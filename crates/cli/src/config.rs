@@ -57,6 +57,8 @@ pub struct AuthorityConfig {
     pub listen: SocketAddr,
     pub database_url: String,
     pub request_timeout_secs: u64,
+    /// The portal's public address; the node's pages link its imprint and privacy notice.
+    pub portal_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -122,6 +124,7 @@ impl Default for Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
                 database_url: "sqlite:data/authority.db".into(),
                 request_timeout_secs: 30,
+                portal_url: None,
             },
             catalog: CatalogConfig {
                 services_dir: "services".into(),

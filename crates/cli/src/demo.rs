@@ -130,6 +130,7 @@ fn spawn_node(
                 "text"
             },
         ])
+        .args(["--portal-url", &config.portal.public_url])
         .arg("--exit-with-parent")
         .stdin(Stdio::null())
         .stdout(Stdio::null())

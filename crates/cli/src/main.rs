@@ -105,6 +105,10 @@ struct AuthorityArgs {
     /// Directory with the web assets.
     #[arg(long, value_name = "DIR")]
     web_dir: Option<PathBuf>,
+    /// The portal's public address, for links to its legal pages (overrides
+    /// `authority.portal_url`).
+    #[arg(long, value_name = "URL")]
+    portal_url: Option<String>,
     /// Stop when the parent process ends: `rathaus demo` starts its nodes with this, so they
     /// end with the demo even when it is killed.
     #[arg(long, hide = true)]

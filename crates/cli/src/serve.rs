@@ -239,6 +239,9 @@ pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Resul
     if let Some(listen) = args.listen {
         config.authority.listen = listen;
     }
+    if let Some(url) = args.portal_url.clone() {
+        config.authority.portal_url = Some(url);
+    }
     if let Some(url) = args.database_url {
         config.authority.database_url = url;
     }
@@ -264,6 +267,7 @@ pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Resul
         tenant,
         Arc::clone(&store),
         &assets,
+        config.authority.portal_url.as_deref(),
         SystemClock.now(),
     )
     .await?;

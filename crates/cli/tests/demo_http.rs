@@ -90,6 +90,10 @@ async fn demo_serves_pages_in_german_and_english() {
         let (status, _, body) = get(&format!("{node}/")).await;
         assert_eq!(status, 200);
         assert!(body.contains("<table"), "authority node start page: {body}");
+        assert!(
+            body.contains(&format!("{}/imprint", demo.portal)),
+            "the node links the portal's imprint"
+        );
         assert_eq!(get(&format!("{node}/readyz")).await.0, 200);
     }
 }

@@ -45,6 +45,7 @@ pub fn site_info(tenant: &rathaus_domain::TenantDirectory, assets: &Assets) -> S
         .into_iter()
         .flatten()
         .collect(),
+        legal_base: Some(String::new()),
     }
 }
 

@@ -15,6 +15,9 @@ pub struct SiteInfo {
     pub kern_assets: bool,
     /// Links of the main navigation: (path, label).
     pub navigation: Vec<(String, Text)>,
+    /// Where the imprint, privacy and accessibility pages live: `Some("")` for this site,
+    /// `Some(url)` for another site (an authority node links the portal's), `None` for none.
+    pub legal_base: Option<String>,
 }
 
 /// Texts of the frame, in one language. Adding a field forces both translations at compile time.
@@ -160,6 +163,7 @@ mod tests {
             tagline: Text::new("B", "B").unwrap(),
             kern_assets: true,
             navigation: vec![],
+            legal_base: Some(String::new()),
         });
         let chrome = Chrome::new(site, Lang::De, "/suche", Some("q=hund&lang=de&page=2"));
         assert_eq!(chrome.switch_href, "/suche?q=hund&page=2&lang=en");

@@ -43,13 +43,8 @@ describe('links', { timeout: 120_000 }, () => {
     });
   }
 
-  // The frame of an authority node links /imprint, /privacy and /accessibility, which only the
-  // portal serves so far: a known gap, left out here until the node serves or links them.
-  it('no broken same-origin link on the authority node start page (legal pages aside)', async (t) => {
-    const known = ['/imprint', '/privacy', '/accessibility'];
+  it('no broken same-origin link on the authority node start page', async () => {
     const broken = await checkLinks(PAGES.filter((p) => p.node), 'de');
-    const unknown = broken.filter((b) => !known.some((path) => new URL(b.split(' ')[0]).pathname === path));
-    if (broken.length > unknown.length) t.diagnostic(`known gap: ${broken.length - unknown.length} legal links of the node answer 404`);
-    assert.deepEqual(unknown, [], `broken links:\n  ${unknown.join('\n  ')}`);
+    assert.deepEqual(broken, [], `broken links:\n  ${broken.join('\n  ')}`);
   });
 });
