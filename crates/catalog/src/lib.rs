@@ -58,6 +58,10 @@ pub struct Catalog {
     by_key: HashMap<ServiceKey, usize>,
     /// Entry positions sorted by name, per language, for browsing.
     alphabetical: [Vec<usize>; 2],
+    /// Per entry, its life situations as a bit set (bit = position in `LifeSituation::ALL`).
+    situation_bits: Vec<u64>,
+    /// Entries per life situation, counted once: the catalogue never changes while serving.
+    situation_counts: Vec<(LifeSituation, usize)>,
     index: SearchIndex,
 }
 
@@ -128,10 +132,27 @@ impl Catalog {
             order
         });
         let index = SearchIndex::build(&entries)?;
+        let situation_bits: Vec<u64> = entries.iter().map(Entry::life_situation_bits).collect();
+        let situation_counts = LifeSituation::ALL
+            .iter()
+            .enumerate()
+            .map(|(bit, ls)| {
+                (
+                    *ls,
+                    situation_bits
+                        .iter()
+                        .filter(|b| *b & (1u64 << bit) != 0)
+                        .count(),
+                )
+            })
+            .filter(|(_, count)| *count > 0)
+            .collect();
         Ok(Self {
             entries,
             by_key,
             alphabetical,
+            situation_bits,
+            situation_counts,
             index,
         })
     }
@@ -187,35 +208,29 @@ impl Catalog {
         limit: usize,
     ) -> SearchResults<'_> {
         let order = &self.alphabetical[usize::from(lang == Lang::En)];
-        let mut counts: HashMap<LifeSituation, usize> = HashMap::new();
+        let wanted = life_situation
+            .and_then(|ls| LifeSituation::ALL.iter().position(|x| *x == ls))
+            .map_or(u64::MAX, |bit| 1u64 << bit);
         let mut total = 0;
         let mut items = Vec::with_capacity(limit.min(100));
         for &i in order {
-            let entry = &self.entries[i];
-            let situations = entry.life_situations();
-            for ls in &situations {
-                *counts.entry(*ls).or_default() += 1;
+            if life_situation.is_some() && self.situation_bits[i] & wanted == 0 {
+                continue;
             }
-            if life_situation.is_none_or(|ls| situations.contains(&ls)) {
-                if total >= offset && items.len() < limit {
-                    items.push(entry);
-                }
-                total += 1;
+            if total >= offset && items.len() < limit {
+                items.push(&self.entries[i]);
             }
+            total += 1;
         }
-        let facets = LifeSituation::ALL
-            .iter()
-            .filter_map(|ls| counts.get(ls).map(|c| (*ls, *c)))
-            .collect();
         SearchResults {
             items,
             total,
-            facets,
+            facets: self.situation_counts.clone(),
         }
     }
 
     /// How many entries each life situation has, for the start page.
     pub fn life_situation_counts(&self) -> Vec<(LifeSituation, usize)> {
-        self.browse(Lang::De, None, 0, 0).facets
+        self.situation_counts.clone()
     }
 }
