@@ -26,6 +26,12 @@ export const PAGES = [
   { name: 'imprint', path: '/imprint' },
   { name: 'privacy', path: '/privacy' },
   { name: 'accessibility', path: '/accessibility' },
+  { name: 'register', path: '/account/register' },
+  { name: 'check-mail', path: '/account/check-mail' },
+  { name: 'sign-in', path: '/account/sign-in' },
+  { name: 'signed-out', path: '/account/signed-out' },
+  { name: 'forgot', path: '/account/forgot' },
+  { name: 'forgot-sent', path: '/account/forgot/sent' },
   { name: 'not-found', path: '/no-such-page', status: 404 },
   { name: 'authority-node', path: '/', node: true },
 ].filter((p) => HAS_CATALOGUE || !p.needsCatalogue);
