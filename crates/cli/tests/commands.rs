@@ -229,7 +229,21 @@ fn the_shipped_files_are_found_from_any_working_directory() {
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&output.stdout);
-    let services = common::root().join("services");
+    // Found beside the executable (in a checkout: target/debug/../../services), as an absolute path.
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("services_dir = "))
+        .unwrap();
+    let found =
+        std::path::PathBuf::from(line.trim_start_matches("services_dir = ").trim_matches('"'));
+    assert!(
+        found.is_absolute() && found.ends_with("services") && found.is_dir(),
+        "{shown}"
+    );
+    assert!(
+        found.join("residence-registration.toml").is_file(),
+        "{shown}"
+    );
     assert!(
         shown.contains(&format!("services_dir = \"{}\"", services.display())),
         "{shown}"
