@@ -44,10 +44,10 @@ is_ours() {
 }
 
 stop_pid() {
-    local pid="$1" i
+    local pid="$1"
     is_ours "$pid" || return 0
     kill -TERM "$pid" 2>/dev/null || return 0
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
         is_ours "$pid" || return 0
         sleep 0.1
     done
@@ -130,8 +130,9 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
 # Other work on the machine skews every figure, so the report says how much CPU time went to
 # processes other than the portal, the baseline and wrk while the runs were going (in clock ticks
-# from /proc: the machine's busy time, less ours).
-machine_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# from /proc: the machine's user and system time, less ours).
+# (Interrupt and softirq time is left out: loopback traffic is accounted there, not to a process.)
+machine_busy() { awk '$1 == "cpu" { print $2 + $3 + $4; exit }' /proc/stat; }
 machine_total() { awk '$1 == "cpu" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat; }
 process_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 reaped_ticks() { awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"; }
@@ -195,11 +196,12 @@ SEARCH_PATHS=(
     "/search?q=Kita+Gutschein+beantragen"
 )
 
-# About 10 KB of query string: the search reads only the first 200 characters, so this shows
-# what the most expensive query a client can send costs.
+# About 10 KB of query string. The search reads the first 200 characters and at most 8 distinct
+# words, so 8 distinct long words up front make the most expensive query a client can send.
 LONG_PATH="/api/v1/services?q="
 while (( ${#LONG_PATH} < 10240 )); do
-    LONG_PATH+="Wohnungsgeberbest%C3%A4tigung+Ummeldung+Personalausweis+"
+    LONG_PATH+="Wohnungsgeberbest%C3%A4tigung+Personalausweis+Baugenehmigung+Bewohnerparkausweis+"
+    LONG_PATH+="F%C3%BChrerscheinumtausch+Hundesteuerbefreiung+Gewerbeanmeldung+Kindergeldantrag+"
 done
 
 SCENARIOS=()
@@ -298,7 +300,7 @@ report() {
     echo "commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')," \
         "$(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)," \
         "$(wrk --version 2>&1 | head -n 1 | awk '{ print $1, $2 }')"
-    echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per run after a $WARMUP warm-up;" \
+    echo "wrk: $THREADS threads, $CONNECTIONS connections, $DURATION per run after a ${WARMUP} warm-up (0 = none);" \
         "load generator and servers share the machine"
     echo "catalogue: $CATALOGUE ($(($(wc -l <"$CATALOGUE") - 1)) rows)"
     echo "CPU time of other processes during the runs: ${OTHER_CPU}% of the machine (near 0 for trustworthy figures)"
