@@ -19,7 +19,7 @@ build:
 	cargo build --locked -p rathaus
 
 demo: assets build
-	./target/debug/rathaus demo $(DEMO_ARGS)
+	$(or $(CARGO_TARGET_DIR),target)/debug/rathaus demo $(DEMO_ARGS)
 
 ## PostgreSQL runs on this machine kind; start it when it is not running.
 postgres:

@@ -17,7 +17,7 @@ const START_TIMEOUT_MS = 60_000;
  *   portal and node URLs without a trailing slash.
  */
 export async function startDemo() {
-  const bin = path.resolve(REPO_ROOT, process.env.RATHAUS_BIN || 'target/debug/rathaus');
+  const bin = path.resolve(REPO_ROOT, process.env.RATHAUS_BIN || path.join(process.env.CARGO_TARGET_DIR || 'target', 'debug', 'rathaus'));
   if (!existsSync(bin)) {
     throw new Error(`rathaus binary not found at ${bin} (build it with 'cargo build -p rathaus' or set RATHAUS_BIN)`);
   }
