@@ -43,10 +43,12 @@ fn case(name: &'static str, query: &str, lang: Lang) -> Case {
 /// A realistic mix: what people type into the portal's search box, plus the hostile and the
 /// empty cases the portal must also answer quickly.
 fn cases() -> Vec<Case> {
-    // About 10 KB of text, as a pasted document or a crafted URL would send; the search looks
-    // at the first 200 characters only, so this measures that the cut is cheap.
-    let long: String = "Wohnungsgeberbestätigung Ummeldung Personalausweis "
-        .repeat(200)
+    // About 10 KB of text, as a pasted document or a crafted URL would send. The search reads
+    // the first 200 characters and at most 8 distinct words, so the worst case is 8 distinct
+    // long words (each gets typo tolerance and n-grams) within those 200 characters.
+    let long: String = "Wohnungsgeberbestätigung Personalausweis Baugenehmigung Bewohnerparkausweis \
+                        Führerscheinumtausch Hundesteuerbefreiung Gewerbeanmeldung Kindergeldantrag "
+        .repeat(80)
         .chars()
         .take(10 * 1024)
         .collect();
