@@ -12,6 +12,8 @@
 //! # Ok(()) }
 //! ```
 
+#[macro_use]
+mod delegate;
 mod directory;
 mod error;
 mod model;

@@ -1,0 +1,221 @@
+//! The `Store` implementation is the same for every backend: each method hands the pool to the
+//! function of the same name in the backend's `accounts`, `directory` and `nodes` modules, which
+//! hold the backend's SQL. This macro writes that delegation once.
+
+/// Implements [`crate::Store`] for a backend store with a `pool` field, delegating to the
+/// `accounts`, `directory` and `nodes` modules in scope where it is invoked.
+macro_rules! delegate_store {
+    ($store:ty, $backend:expr) => {
+        #[async_trait::async_trait]
+        impl crate::store::Store for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+
+            async fn sync_directory(
+                &self,
+                directory: &TenantDirectory,
+                now: DateTime<Utc>,
+            ) -> Result<SyncReport, StoreError> {
+                directory::sync(&self.pool, directory, now).await
+            }
+
+            async fn authorities(
+                &self,
+                tenant: &TenantId,
+            ) -> Result<Vec<AuthorityRecord>, StoreError> {
+                directory::authorities(&self.pool, tenant).await
+            }
+
+            async fn register_node_endpoint(
+                &self,
+                node: &NodeId,
+                base_url: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                nodes::register_endpoint(&self.pool, node, base_url, now).await
+            }
+
+            async fn node_endpoints(&self) -> Result<Vec<NodeEndpoint>, StoreError> {
+                nodes::endpoints(&self.pool).await
+            }
+
+            async fn node_identity(&self) -> Result<Option<NodeIdentity>, StoreError> {
+                nodes::identity(&self.pool).await
+            }
+
+            async fn init_node_identity(
+                &self,
+                node: &NodeId,
+                now: DateTime<Utc>,
+            ) -> Result<NodeIdentity, StoreError> {
+                nodes::init_identity(&self.pool, node, now).await
+            }
+
+            async fn create_account(
+                &self,
+                id: AccountId,
+                email: &Email,
+                password_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                accounts::create_account(&self.pool, id, email, password_hash, now).await
+            }
+
+            async fn account_by_email(
+                &self,
+                email: &Email,
+            ) -> Result<Option<AccountRecord>, StoreError> {
+                accounts::account_by_email(&self.pool, email).await
+            }
+
+            async fn account(&self, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {
+                accounts::account(&self.pool, id).await
+            }
+
+            async fn set_password_hash(
+                &self,
+                id: AccountId,
+                password_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                accounts::set_password_hash(&self.pool, id, password_hash, now).await
+            }
+
+            async fn confirm_email(
+                &self,
+                id: AccountId,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                accounts::confirm_email(&self.pool, id, now).await
+            }
+
+            async fn create_email_token(&self, token: &NewEmailToken) -> Result<(), StoreError> {
+                accounts::create_email_token(&self.pool, token).await
+            }
+
+            async fn email_token(
+                &self,
+                token_hash: &str,
+                purpose: EmailTokenPurpose,
+                now: DateTime<Utc>,
+            ) -> Result<Option<AccountId>, StoreError> {
+                accounts::email_token(&self.pool, token_hash, purpose, now).await
+            }
+
+            async fn use_email_token(
+                &self,
+                token_hash: &str,
+                purpose: EmailTokenPurpose,
+                now: DateTime<Utc>,
+            ) -> Result<Option<AccountId>, StoreError> {
+                accounts::use_email_token(&self.pool, token_hash, purpose, now).await
+            }
+
+            async fn create_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+                accounts::create_session(&self.pool, session).await
+            }
+
+            async fn session(
+                &self,
+                token_hash: &str,
+            ) -> Result<Option<(SessionRecord, AccountRecord)>, StoreError> {
+                accounts::session(&self.pool, token_hash).await
+            }
+
+            async fn touch_session(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                accounts::touch_session(&self.pool, token_hash, now).await
+            }
+
+            async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+                accounts::delete_session(&self.pool, token_hash).await
+            }
+
+            async fn delete_account_session(
+                &self,
+                account: AccountId,
+                id: SessionId,
+            ) -> Result<bool, StoreError> {
+                accounts::delete_account_session(&self.pool, account, id).await
+            }
+
+            async fn delete_sessions_of(&self, account: AccountId) -> Result<u64, StoreError> {
+                accounts::delete_sessions_of(&self.pool, account).await
+            }
+
+            async fn sessions_of(
+                &self,
+                account: AccountId,
+                idle_since: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<SessionRecord>, StoreError> {
+                accounts::sessions_of(&self.pool, account, idle_since, now).await
+            }
+
+            async fn purge_sessions(
+                &self,
+                idle_since: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                accounts::purge_sessions(&self.pool, idle_since, now).await
+            }
+
+            async fn record_sign_in_failure(
+                &self,
+                keys: &[String],
+                at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                accounts::record_sign_in_failure(&self.pool, keys, at).await
+            }
+
+            async fn sign_in_failures(
+                &self,
+                key: &str,
+                since: DateTime<Utc>,
+            ) -> Result<Vec<DateTime<Utc>>, StoreError> {
+                accounts::sign_in_failures(&self.pool, key, since).await
+            }
+
+            async fn clear_sign_in_failures(&self, key: &str) -> Result<(), StoreError> {
+                accounts::clear_sign_in_failures(&self.pool, key).await
+            }
+
+            async fn purge_sign_in_failures(
+                &self,
+                before: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                accounts::purge_sign_in_failures(&self.pool, before).await
+            }
+
+            async fn append_audit(&self, entry: &AuditRecord) -> Result<(), StoreError> {
+                accounts::append_audit(&self.pool, entry).await
+            }
+
+            async fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+                accounts::audit_entries(&self.pool, limit).await
+            }
+
+            async fn shared_secret(
+                &self,
+                name: &str,
+                candidate: &[u8],
+                now: DateTime<Utc>,
+            ) -> Result<Vec<u8>, StoreError> {
+                accounts::shared_secret(&self.pool, name, candidate, now).await
+            }
+        }
+    };
+}
