@@ -20,6 +20,8 @@ pub struct Entry {
     pub key: ServiceKey,
     pub definition: Option<Arc<ServiceDefinition>>,
     pub record: Option<Arc<CatalogueRecord>>,
+    /// The online form, for services that can be applied for in this portal.
+    pub form: Option<Arc<rathaus_forms::FormDefinition>>,
 }
 
 impl Entry {

@@ -90,10 +90,24 @@ impl Catalog {
             }
             None => Vec::new(),
         };
-        Ok(Self::from_parts(
+        let catalog = Self::from_parts(
             loaded.definitions.into_iter().map(|(_, d)| d).collect(),
             records,
-        )?)
+        )?;
+        Ok(catalog.with_forms(loaded.forms))
+    }
+
+    /// Attaches online forms to the entries with their keys.
+    pub fn with_forms(
+        mut self,
+        forms: HashMap<ServiceKey, Arc<rathaus_forms::FormDefinition>>,
+    ) -> Self {
+        for (key, form) in forms {
+            if let Some(&i) = self.by_key.get(&key) {
+                self.entries[i].form = Some(form);
+            }
+        }
+        self
     }
 
     /// Builds a catalogue from already parsed parts.
@@ -109,6 +123,7 @@ impl Catalog {
                 key: definition.key.clone(),
                 definition: Some(Arc::new(definition)),
                 record: None,
+                form: None,
             });
         }
         for record in records {
@@ -121,6 +136,7 @@ impl Catalog {
                         key,
                         definition: None,
                         record: Some(Arc::new(record)),
+                        form: None,
                     });
                 }
             }

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use rathaus_domain::{ServiceDefinition, ServiceKey, SourceError, TenantDirectory};
+use rathaus_forms::FormDefinition;
 
 /// Largest definition file accepted; the longest real ones are a few dozen kilobytes.
 const MAX_FILE_BYTES: u64 = 512 * 1024;
@@ -14,6 +17,8 @@ const MAX_FILES: usize = 20_000;
 #[derive(Debug, Default)]
 pub struct LoadedDefinitions {
     pub definitions: Vec<(PathBuf, ServiceDefinition)>,
+    /// The online forms of the definitions that have one.
+    pub forms: HashMap<ServiceKey, Arc<FormDefinition>>,
     pub errors: Vec<SourceError>,
 }
 
@@ -50,7 +55,12 @@ pub fn load_definitions(dir: &Path, tenant: Option<&TenantDirectory>) -> LoadedD
 
     for path in paths {
         match read_one(&path) {
-            Ok(definition) => loaded.definitions.push((path, definition)),
+            Ok((definition, form)) => {
+                if let Some(form) = form {
+                    loaded.forms.insert(definition.key.clone(), Arc::new(form));
+                }
+                loaded.definitions.push((path, definition));
+            }
             Err(error) => loaded.errors.push(error),
         }
     }
@@ -92,6 +102,9 @@ pub fn load_definitions(dir: &Path, tenant: Option<&TenantDirectory>) -> LoadedD
     if !cross_errors.is_empty() {
         let bad: Vec<PathBuf> = cross_errors.iter().map(|e| e.file.clone()).collect();
         loaded.definitions.retain(|(path, _)| !bad.contains(path));
+        let kept: std::collections::HashSet<&ServiceKey> =
+            loaded.definitions.iter().map(|(_, d)| &d.key).collect();
+        loaded.forms.retain(|key, _| kept.contains(key));
         loaded.errors.extend(cross_errors);
     }
     loaded
@@ -100,7 +113,7 @@ pub fn load_definitions(dir: &Path, tenant: Option<&TenantDirectory>) -> LoadedD
     loaded
 }
 
-fn read_one(path: &Path) -> Result<ServiceDefinition, SourceError> {
+fn read_one(path: &Path) -> Result<(ServiceDefinition, Option<FormDefinition>), SourceError> {
     let metadata = std::fs::metadata(path).map_err(|e| {
         SourceError::new(
             path,
@@ -129,7 +142,9 @@ fn read_one(path: &Path) -> Result<ServiceDefinition, SourceError> {
         );
         SourceError::new(path, Some(position), "the file is not valid UTF-8")
     })?;
-    ServiceDefinition::parse(path, &source)
+    let definition = ServiceDefinition::parse(path, &source)?;
+    let form = rathaus_forms::parse_form(path, &source)?;
+    Ok((definition, form))
 }
 
 /// Describes an I/O error without the raw OS error text's internals.

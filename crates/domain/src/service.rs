@@ -77,6 +77,8 @@ pub struct ServiceDefinition {
 pub struct DefinitionPositions {
     pub key: Option<Position>,
     pub authority_kind: Option<Position>,
+    /// Where the `[form]` table starts, if the definition has one.
+    pub form: Option<Position>,
 }
 
 impl ServiceDefinition {
@@ -136,6 +138,10 @@ struct RawDefinition {
     processing_time: Option<Text>,
     #[serde(default)]
     responsibility: Option<RawResponsibility>,
+    /// The online form; read and checked by the forms engine (`rathaus-forms`), which knows
+    /// its format. Here only its presence matters.
+    #[serde(default)]
+    form: Option<Spanned<serde::de::IgnoredAny>>,
 }
 
 fn empty_spanned<T>() -> Spanned<Vec<T>> {
@@ -302,11 +308,20 @@ impl RawDefinition {
                 "a service offered online needs a [responsibility] section naming the authority_kind that receives applications".into(),
             );
         }
+        if let Some(form) = &self.form
+            && !*self.online.get_ref()
+        {
+            return fail(
+                form.span(),
+                "a service with a [form] is offered online: set `online = true`".into(),
+            );
+        }
 
         Ok(ServiceDefinition {
             positions: DefinitionPositions {
                 key: at(self.key.span()),
                 authority_kind: authority_kind_position,
+                form: self.form.as_ref().and_then(|f| at(f.span())),
             },
             key: self.key.into_inner(),
             name: self.name.into_inner(),

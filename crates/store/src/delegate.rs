@@ -216,6 +216,96 @@ macro_rules! delegate_store {
             ) -> Result<Vec<u8>, StoreError> {
                 accounts::shared_secret(&self.pool, name, candidate, now).await
             }
+
+            async fn save_draft(&self, draft: &DraftRecord) -> Result<(), StoreError> {
+                applications::save_draft(&self.pool, draft).await
+            }
+
+            async fn draft(
+                &self,
+                account: &AccountId,
+                service_key: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<DraftRecord>, StoreError> {
+                applications::draft(&self.pool, account, service_key, now).await
+            }
+
+            async fn drafts(
+                &self,
+                account: &AccountId,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<DraftSummary>, StoreError> {
+                applications::drafts(&self.pool, account, now).await
+            }
+
+            async fn delete_draft(
+                &self,
+                account: &AccountId,
+                service_key: &str,
+            ) -> Result<(), StoreError> {
+                applications::delete_draft(&self.pool, account, service_key).await
+            }
+
+            async fn put_draft_file(
+                &self,
+                draft: uuid::Uuid,
+                file: uuid::Uuid,
+                sealed: &[u8],
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                applications::put_draft_file(&self.pool, draft, file, sealed, now).await
+            }
+
+            async fn draft_file(
+                &self,
+                account: &AccountId,
+                file: uuid::Uuid,
+            ) -> Result<Option<Vec<u8>>, StoreError> {
+                applications::draft_file(&self.pool, account, file).await
+            }
+
+            async fn delete_draft_files(
+                &self,
+                draft: uuid::Uuid,
+                files: &[uuid::Uuid],
+            ) -> Result<(), StoreError> {
+                applications::delete_draft_files(&self.pool, draft, files).await
+            }
+
+            async fn submit_application(
+                &self,
+                application: &NewApplication,
+            ) -> Result<SubmitOutcome, StoreError> {
+                applications::submit_application(&self.pool, application).await
+            }
+
+            async fn applications(
+                &self,
+                account: &AccountId,
+            ) -> Result<Vec<ApplicationRecord>, StoreError> {
+                applications::applications(&self.pool, account).await
+            }
+
+            async fn application(
+                &self,
+                account: &AccountId,
+                reference: &str,
+            ) -> Result<Option<ApplicationRecord>, StoreError> {
+                applications::application(&self.pool, account, reference).await
+            }
+
+            async fn receipt(
+                &self,
+                account: &AccountId,
+                reference: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<Vec<u8>>, StoreError> {
+                applications::receipt(&self.pool, account, reference, now).await
+            }
+
+            async fn purge_expired(&self, now: DateTime<Utc>) -> Result<PurgeReport, StoreError> {
+                applications::purge_expired(&self.pool, now).await
+            }
         }
     };
 }

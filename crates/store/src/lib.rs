@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+mod applications;
 #[macro_use]
 mod delegate;
 mod directory;
@@ -28,8 +29,10 @@ use std::sync::Arc;
 
 pub use error::{StoreError, redact_url};
 pub use model::{
-    AccountRecord, AuditRecord, AuthorityRecord, Backend, EmailTokenPurpose, NewEmailToken,
-    NodeEndpoint, NodeIdentity, SessionRecord, StoreOptions, SyncReport,
+    AccountRecord, ApplicationRecord, ApplicationStatus, AuditRecord, AuthorityRecord, Backend,
+    DraftRecord, DraftSummary, EmailTokenPurpose, NewApplication, NewDelivery, NewEmailToken,
+    NodeEndpoint, NodeIdentity, PurgeReport, SessionRecord, StoreOptions, SubmitOutcome,
+    SyncReport,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -206,3 +206,121 @@ pub struct AuditRecord {
     /// One line, already escaped (`rathaus_domain::log_safe`); never a password or token.
     pub detail: String,
 }
+
+// ---- online applications (portal) ------------------------------------------------------------
+
+/// An unfinished application, sealed at rest by the portal; the store never sees its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftRecord {
+    pub id: uuid::Uuid,
+    pub account: AccountId,
+    pub service_key: String,
+    pub sealed: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A draft as the account page lists it, without its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftSummary {
+    pub id: uuid::Uuid,
+    pub service_key: String,
+    pub updated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where an application stands, as the citizen sees it (issue 5 moves it along).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApplicationStatus {
+    /// Submitted and waiting in the outbox.
+    Queued,
+    /// Every receiving authority node has acknowledged it.
+    Delivered,
+    /// The authority has opened it.
+    Received,
+    InProgress,
+    NeedsInformation,
+    Decided,
+    /// Could not be delivered; the citizen is told to apply another way.
+    Undeliverable,
+}
+
+impl ApplicationStatus {
+    pub const ALL: [Self; 7] = [
+        Self::Queued,
+        Self::Delivered,
+        Self::Received,
+        Self::InProgress,
+        Self::NeedsInformation,
+        Self::Decided,
+        Self::Undeliverable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Delivered => "delivered",
+            Self::Received => "received",
+            Self::InProgress => "in_progress",
+            Self::NeedsInformation => "needs_information",
+            Self::Decided => "decided",
+            Self::Undeliverable => "undeliverable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == s)
+    }
+}
+
+/// One receiving authority's copy of an application, encrypted to that authority.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub id: uuid::Uuid,
+    pub authority: AuthorityId,
+    pub node: NodeId,
+    /// The JWE, encrypted to the authority's public key.
+    pub envelope: Vec<u8>,
+}
+
+/// Everything a submit writes, in one transaction (C4): the application's metadata, one
+/// outbox entry per recipient, the sealed receipt, and the removal of the draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApplication {
+    pub reference: String,
+    pub submission_id: uuid::Uuid,
+    pub account: AccountId,
+    pub service_key: String,
+    pub submitted_at: DateTime<Utc>,
+    pub deliveries: Vec<NewDelivery>,
+    /// The receipt PDF sealed at rest, and when it is deleted.
+    pub receipt: Option<(Vec<u8>, DateTime<Utc>)>,
+}
+
+/// What a submit did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    Submitted,
+    /// The same submission was stored before (a second click); nothing new was written.
+    AlreadySubmitted {
+        reference: String,
+    },
+}
+
+/// An application's metadata; its content lives only at the authority (R3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationRecord {
+    pub reference: String,
+    pub service_key: String,
+    pub status: ApplicationStatus,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a clean-up run removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeReport {
+    pub drafts: u64,
+    pub receipts: u64,
+}

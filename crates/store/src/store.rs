@@ -6,8 +6,9 @@ use rathaus_domain::{AccountId, Email, NodeId, SessionId, TenantDirectory, Tenan
 
 use crate::error::StoreError;
 use crate::model::{
-    AccountRecord, AuditRecord, AuthorityRecord, Backend, EmailTokenPurpose, NewEmailToken,
-    NodeEndpoint, NodeIdentity, SessionRecord, SyncReport,
+    AccountRecord, ApplicationRecord, AuditRecord, AuthorityRecord, Backend, DraftRecord,
+    DraftSummary, EmailTokenPurpose, NewApplication, NewEmailToken, NodeEndpoint, NodeIdentity,
+    PurgeReport, SessionRecord, SubmitOutcome, SyncReport,
 };
 
 /// Persistence of rathaus, implemented once per backend and used as `Arc<dyn Store>`.
@@ -204,4 +205,80 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         candidate: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Vec<u8>, StoreError>;
+
+    // --- online applications (portal) -----------------------------------------------------
+
+    /// Creates or replaces the account's draft for a service (one per service and account).
+    async fn save_draft(&self, draft: &DraftRecord) -> Result<(), StoreError>;
+
+    /// The account's unexpired draft for a service.
+    async fn draft(
+        &self,
+        account: &AccountId,
+        service_key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DraftRecord>, StoreError>;
+
+    /// The account's unexpired drafts, newest first, without content.
+    async fn drafts(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<DraftSummary>, StoreError>;
+
+    /// Deletes the account's draft for a service with its files.
+    async fn delete_draft(&self, account: &AccountId, service_key: &str) -> Result<(), StoreError>;
+
+    /// Stores a sealed uploaded file of a draft.
+    async fn put_draft_file(
+        &self,
+        draft: uuid::Uuid,
+        file: uuid::Uuid,
+        sealed: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// A sealed draft file, only if it belongs to a draft of `account`.
+    async fn draft_file(
+        &self,
+        account: &AccountId,
+        file: uuid::Uuid,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Deletes files of a draft.
+    async fn delete_draft_files(
+        &self,
+        draft: uuid::Uuid,
+        files: &[uuid::Uuid],
+    ) -> Result<(), StoreError>;
+
+    /// Writes a submitted application in one transaction: metadata, one outbox entry per
+    /// recipient, the sealed receipt, and the removal of the draft (C4). A second submit with
+    /// the same `submission_id` writes nothing and names the first one's reference.
+    async fn submit_application(
+        &self,
+        application: &NewApplication,
+    ) -> Result<SubmitOutcome, StoreError>;
+
+    /// The account's applications, newest first.
+    async fn applications(&self, account: &AccountId)
+    -> Result<Vec<ApplicationRecord>, StoreError>;
+
+    /// One application of the account; another account's reference finds nothing.
+    async fn application(
+        &self,
+        account: &AccountId,
+        reference: &str,
+    ) -> Result<Option<ApplicationRecord>, StoreError>;
+
+    /// The sealed receipt of one of the account's applications, while it is kept.
+    async fn receipt(
+        &self,
+        account: &AccountId,
+        reference: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Deletes expired drafts (with their files) and receipts (R1).
+    async fn purge_expired(&self, now: DateTime<Utc>) -> Result<PurgeReport, StoreError>;
 }

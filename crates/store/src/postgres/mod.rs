@@ -5,6 +5,13 @@ mod accounts;
 mod directory;
 mod nodes;
 
+mod applications {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::applications::application_queries!(sqlx::PgPool, account);
+}
+
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -15,8 +22,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::error::StoreError;
 use crate::model::{
-    AccountRecord, AuditRecord, AuthorityRecord, Backend, EmailTokenPurpose, NewEmailToken,
-    NodeEndpoint, NodeIdentity, SessionRecord, StoreOptions, SyncReport,
+    AccountRecord, ApplicationRecord, AuditRecord, AuthorityRecord, Backend, DraftRecord,
+    DraftSummary, EmailTokenPurpose, NewApplication, NewEmailToken, NodeEndpoint, NodeIdentity,
+    PurgeReport, SessionRecord, StoreOptions, SubmitOutcome, SyncReport,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");

@@ -7,6 +7,13 @@ mod accounts;
 mod directory;
 mod nodes;
 
+mod applications {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    crate::applications::application_queries!(sqlx::SqlitePool, account);
+}
+
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -17,8 +24,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::error::StoreError;
 use crate::model::{
-    AccountRecord, AuditRecord, AuthorityRecord, Backend, EmailTokenPurpose, NewEmailToken,
-    NodeEndpoint, NodeIdentity, SessionRecord, StoreOptions, SyncReport,
+    AccountRecord, ApplicationRecord, AuditRecord, AuthorityRecord, Backend, DraftRecord,
+    DraftSummary, EmailTokenPurpose, NewApplication, NewEmailToken, NodeEndpoint, NodeIdentity,
+    PurgeReport, SessionRecord, StoreOptions, SubmitOutcome, SyncReport,
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -40,6 +48,9 @@ impl SqliteStore {
             // last transactions on a power loss, and saves an fsync per commit.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // Deleted rows are overwritten with zeros, so a draft or an envelope removed from
+            // the database does not linger in free pages of the file (C1).
+            .pragma("secure_delete", "ON")
             .busy_timeout(options.connect_timeout);
         let in_memory = is_in_memory(url);
         if !in_memory {
