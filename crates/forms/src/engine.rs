@@ -417,7 +417,6 @@ pub fn read_step(
     }
     errors.extend(check_step(step, &answers, today, &errors));
 
-    let mut answers = answers;
     let mut dropped_files = prune(form, &mut answers, today);
     // Files replaced or removed on this step are gone too.
     let kept: BTreeSet<uuid::Uuid> = answers.files().iter().map(|f| f.id).collect();

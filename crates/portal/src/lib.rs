@@ -5,6 +5,8 @@
 mod account_texts;
 mod accounts;
 mod api;
+mod applications;
+mod form_texts;
 pub mod mail;
 mod pages;
 mod params;
@@ -54,6 +56,7 @@ fn routes() -> routes::Routes {
     let routes = routes::Routes::new();
     let routes = pages::routes(routes);
     let routes = accounts::routes(routes);
+    let routes = applications::routes(routes);
     api::routes(routes)
         .public("/healthz", get(rathaus_web::health::healthz))
         .public("/readyz", get(readyz))

@@ -84,6 +84,7 @@ pub struct Texts {
     pub back_to_service: &'static str,
     /// The Servicekonto pages (`account_texts.rs`).
     pub account: &'static AccountTexts,
+    pub form: &'static crate::form_texts::FormTexts,
 }
 
 pub static DE: Texts = Texts {
@@ -160,6 +161,7 @@ pub static DE: Texts = Texts {
     apply_account_needed: "Der Antrag wird nach der Anmeldung mit Ihrem Servicekonto ausgefüllt und verschlüsselt an die zuständige Stelle übermittelt.",
     back_to_service: "Zurück zur Leistungsbeschreibung",
     account: &ACCOUNT_DE,
+    form: &crate::form_texts::FORM_DE,
 };
 
 pub static EN: Texts = Texts {
@@ -236,6 +238,7 @@ pub static EN: Texts = Texts {
     apply_account_needed: "You fill in the application after signing in with your account; it is sent encrypted to the responsible authority.",
     back_to_service: "Back to the service description",
     account: &ACCOUNT_EN,
+    form: &crate::form_texts::FORM_EN,
 };
 
 pub fn texts(lang: Lang) -> &'static Texts {

@@ -166,6 +166,14 @@ const EXPECTED: &[(&str, Access)] = &[
     ("/api/v1/openapi.json", Access::Public),
     ("/api/v1/problems", Access::Public),
     ("/api/v1/account", Access::SignedIn),
+    ("/services/{id}/form", Access::SignedIn),
+    ("/services/{id}/form/{step}", Access::SignedIn),
+    ("/services/{id}/review", Access::SignedIn),
+    ("/services/{id}/submit", Access::SignedIn),
+    ("/services/{id}/discard", Access::SignedIn),
+    ("/applications", Access::SignedIn),
+    ("/applications/{reference}", Access::SignedIn),
+    ("/applications/{reference}/receipt.pdf", Access::SignedIn),
     ("/healthz", Access::Public),
     ("/readyz", Access::Public),
     ("/metrics", Access::Public),
@@ -186,6 +194,8 @@ async fn z1_every_route_has_an_authorization_expectation() {
     for (path, access) in EXPECTED {
         let concrete = path
             .replace("{slug}", "moving")
+            .replace("{step}", "owner")
+            .replace("{reference}", "HA-2026-ABCD-EFGH")
             .replace("{id}", "00000000-0000-0000-0000-000000000000");
         let mut anonymous = app.browser();
         let get = anonymous.get(&concrete).await;

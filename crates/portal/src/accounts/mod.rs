@@ -10,7 +10,7 @@
 mod audit;
 mod cookies;
 pub(crate) mod csrf;
-mod forms;
+pub(crate) mod forms;
 mod overview;
 mod register;
 mod reset;

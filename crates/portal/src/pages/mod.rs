@@ -2,7 +2,7 @@
 
 mod catalog;
 mod legal;
-mod service;
+pub(crate) mod service;
 
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};

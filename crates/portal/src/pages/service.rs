@@ -215,6 +215,8 @@ struct BeforeYouStart<'a> {
     level_label: &'static str,
     level_explanation: String,
     documents: Vec<&'a str>,
+    /// Whether the form can be filled in here (the service has a `[form]`).
+    has_form: bool,
 }
 
 /// The "before you start" step of an online application: what level and documents it needs.
@@ -243,6 +245,7 @@ pub async fn before_you_start(
             .get(lang)
             .to_owned(),
         documents: definition.documents.iter().map(|d| d.get(lang)).collect(),
+        has_form: entry.form.is_some(),
     };
     render(&page, state.secure_cookies, &template)
 }

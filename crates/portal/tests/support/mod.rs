@@ -87,7 +87,14 @@ impl App {
             &std::fs::read_to_string(&tenant_path).unwrap(),
         )
         .unwrap();
-        let catalog = rathaus_catalog::Catalog::from_parts(Vec::new(), Vec::new()).unwrap();
+        // A small fixture with a form, so online applications can be tested without depending
+        // on the shipped content.
+        let catalog = rathaus_catalog::Catalog::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/services"),
+            None,
+            &tenant,
+        )
+        .unwrap();
         let assets = Assets::discover(&root.join("web"));
         let site = rathaus_portal::site_info(&tenant, &assets);
         let outbox = Arc::new(Outbox::default());

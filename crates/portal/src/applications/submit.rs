@@ -1,0 +1,658 @@
+//! The review page, submitting, the confirmation with its receipt, and the list of
+//! applications in the account.
+
+use askama::Template;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use http::{HeaderValue, StatusCode, header};
+use rathaus_catalog::{Responsible, find_responsible};
+use rathaus_domain::tenant::Authority;
+use rathaus_domain::{Lang, Postcode};
+use rathaus_forms::definition::FieldKind;
+use rathaus_forms::{Answer, Answers, engine};
+use rathaus_store::{NewApplication, NewDelivery, SubmitOutcome};
+use rathaus_web::{Chrome, PageError, PageProblem};
+
+use super::view::display;
+use super::{OnlineService, load_draft, online_service, step_href, today, vault};
+use crate::accounts::forms::{PostedForm, respond};
+use crate::accounts::session::page_store_error;
+use crate::accounts::{AuthUser, csrf, see_other};
+use crate::form_texts::FormTexts;
+use crate::state::{Page, PortalState};
+
+/// How long the receipt with the answers is kept for download (R4).
+const RECEIPT_HOURS: i64 = 24;
+
+#[derive(Debug)]
+struct ReviewRow {
+    label: String,
+    value: String,
+    change: String,
+}
+
+#[derive(Debug)]
+struct ReviewSection {
+    title: String,
+    change: String,
+    rows: Vec<ReviewRow>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/form/review.html")]
+struct ReviewPage<'a> {
+    chrome: &'a Chrome,
+    f: &'static FormTexts,
+    service_name: &'a str,
+    service_key: &'a str,
+    csrf: &'a str,
+    sections: Vec<ReviewSection>,
+    declaration: &'a str,
+    submission: String,
+    recipients: Vec<String>,
+    error: Option<&'static str>,
+}
+
+/// Rows for every shown answer, by step; used by the review page and the receipt.
+fn sections(
+    service: &OnlineService,
+    answers: &Answers,
+    lang: Lang,
+    f: &FormTexts,
+    today: chrono::NaiveDate,
+) -> Vec<ReviewSection> {
+    engine::visible_steps(&service.form, answers, today)
+        .into_iter()
+        .map(|i| {
+            let step = &service.form.steps[i];
+            let href = step_href(service, step.id.as_str());
+            let mut rows = Vec::new();
+            for field in &step.fields {
+                let Some(answer) = answers.get(field.name.as_str()) else {
+                    continue;
+                };
+                if let (
+                    FieldKind::Group {
+                        fields, item_label, ..
+                    },
+                    Answer::Items(items),
+                ) = (&field.kind, answer)
+                {
+                    for (n, item) in items.iter().enumerate() {
+                        for inner in fields {
+                            if let Some(a) = item.get(inner.name.as_str()) {
+                                rows.push(ReviewRow {
+                                    label: format!(
+                                        "{} {}: {}",
+                                        item_label.get(lang),
+                                        n + 1,
+                                        inner.label.get(lang)
+                                    ),
+                                    value: display(inner, a, lang, f),
+                                    change: format!(
+                                        "{href}#{}",
+                                        super::view::input_id(&format!(
+                                            "{}.{n}.{}",
+                                            field.name, inner.name
+                                        ))
+                                    ),
+                                });
+                            }
+                        }
+                    }
+                    continue;
+                }
+                rows.push(ReviewRow {
+                    label: field.label.get(lang).to_owned(),
+                    value: display(field, answer, lang, f),
+                    change: format!("{href}#{}", super::view::input_id(field.name.as_str())),
+                });
+            }
+            ReviewSection {
+                title: step.title.get(lang).to_owned(),
+                change: href,
+                rows,
+            }
+        })
+        .collect()
+}
+
+/// The authorities that receive the application: found from the first address in the answers
+/// that lies in the tenant's area (for authorities serving the whole tenant, any will do).
+fn recipients<'a>(
+    state: &'a PortalState,
+    service: &OnlineService,
+    answers: &Answers,
+) -> Option<Vec<&'a Authority>> {
+    let mut postcodes: Vec<Postcode> = Vec::new();
+    let mut collect = |answers: &Answers| {
+        for (_, answer) in answers.iter() {
+            if let Answer::Parts(parts) = answer
+                && let Some(p) = parts.get("postcode").and_then(|p| p.parse().ok())
+            {
+                postcodes.push(p);
+            }
+        }
+    };
+    collect(answers);
+    for (_, answer) in answers.iter() {
+        if let Answer::Items(items) = answer {
+            items.iter().for_each(&mut collect);
+        }
+    }
+    // A form without any address still has a recipient when one authority serves everyone.
+    if postcodes.is_empty() {
+        postcodes.extend(
+            state
+                .tenant
+                .districts
+                .iter()
+                .flat_map(|d| d.postcodes.first().copied())
+                .take(1),
+        );
+    }
+    postcodes.into_iter().find_map(|postcode| {
+        match find_responsible(
+            &state.tenant,
+            service.definition.responsibility.as_ref(),
+            postcode,
+        ) {
+            // On a postcode shared by two districts, the first one's authority takes it; it
+            // forwards within the administration when the street lies in the other.
+            Responsible::Found(found) => found.first().map(|f| vec![f.authority]),
+            _ => None,
+        }
+    })
+}
+
+pub async fn review(
+    State(state): State<PortalState>,
+    page: Page,
+    user: AuthUser,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let service = match online_service(&state, id, &page) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(denied) = super::steps::level_gate(&state, &page, &user, &service) {
+        return denied;
+    }
+    let draft = match load_draft(&state, &user, &service).await {
+        Ok(d) => d,
+        Err(e) => return page_store_error(&page, &e),
+    };
+    let today = today(&state);
+    if let Some(i) = engine::first_incomplete(&service.form, &draft.answers, &draft.progress, today)
+    {
+        return see_other(&step_href(&service, service.form.steps[i].id.as_str()));
+    }
+    render_review(
+        &state,
+        &page,
+        &user,
+        &service,
+        &draft.answers,
+        draft.submission_id,
+        None,
+        StatusCode::OK,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_review(
+    state: &PortalState,
+    page: &Page,
+    user: &AuthUser,
+    service: &OnlineService,
+    answers: &Answers,
+    submission: uuid::Uuid,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Response {
+    let lang = page.chrome.lang;
+    let f = page.t.form;
+    let recipients = recipients(state, service, answers)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| a.name.get(lang).to_owned())
+        .collect::<Vec<_>>();
+    let error = error.or((recipients.is_empty()).then_some(f.routing_failed));
+    respond(
+        state,
+        page,
+        status,
+        &ReviewPage {
+            chrome: &page.chrome,
+            f,
+            service_name: service.definition.name.get(lang),
+            service_key: &service.key,
+            csrf: &user.session.csrf_secret,
+            sections: sections(service, answers, lang, f, today(state)),
+            declaration: service.form.declaration.get(lang),
+            submission: submission.to_string(),
+            recipients,
+            error,
+        },
+        [],
+    )
+}
+
+/// A reference people can read out on the phone: tenant letters, year, 8 characters from an
+/// alphabet without look-alikes (40 random bits).
+fn new_reference(state: &PortalState) -> Option<String> {
+    const ALPHABET: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    let bytes = rathaus_auth::tokens::random_bytes::<8>().ok()?;
+    let code: String = bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    let prefix: String = state
+        .tenant
+        .id
+        .as_str()
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .take(2)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    let year = chrono::Datelike::year(&state.clock.now());
+    Some(format!("{prefix}-{year}-{}-{}", &code[..4], &code[4..]))
+}
+
+pub async fn submit(
+    State(state): State<PortalState>,
+    page: Page,
+    user: AuthUser,
+    id: Result<Path<String>, PathRejection>,
+    form: PostedForm,
+) -> Response {
+    let service = match online_service(&state, id, &page) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !csrf::verify_session(&user, form.get(csrf::FIELD)) {
+        return csrf::forbidden(&page);
+    }
+    if let Some(denied) = super::steps::level_gate(&state, &page, &user, &service) {
+        return denied;
+    }
+    let draft = match load_draft(&state, &user, &service).await {
+        Ok(d) => d,
+        Err(e) => return page_store_error(&page, &e),
+    };
+    // A second click after the first went through: the draft is gone, the application is
+    // there; show it instead of a second submission.
+    if !draft.stored {
+        if let Ok(posted) = form.get("submission").parse::<uuid::Uuid>()
+            && let Ok(apps) = state.store.applications(&user.account.id).await
+            && let Some(app) = apps.first().filter(|a| a.service_key == service.key)
+        {
+            let _ = posted;
+            return see_other(&format!("/applications/{}", app.reference));
+        }
+        return see_other(&super::form_href(&service));
+    }
+    let today = today(&state);
+    if let Some(i) = engine::first_incomplete(&service.form, &draft.answers, &draft.progress, today)
+    {
+        return see_other(&step_href(&service, service.form.steps[i].id.as_str()));
+    }
+    // Answers of earlier steps may have changed what later rules say: check everything again.
+    if let Some((i, _)) = engine::check_all(&service.form, &draft.answers, today) {
+        let mut draft = draft;
+        draft
+            .progress
+            .completed
+            .remove(service.form.steps[i].id.as_str());
+        if let Err(e) = super::save_draft(&state, &user, &service, &draft).await {
+            return PageError::internal(page.chrome, e).into_response();
+        }
+        return see_other(&step_href(&service, service.form.steps[i].id.as_str()));
+    }
+    let f = page.t.form;
+    if form.get("declaration") != "yes" {
+        return render_review(
+            &state,
+            &page,
+            &user,
+            &service,
+            &draft.answers,
+            draft.submission_id,
+            Some(f.declaration_missing),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let Some(recipients) = recipients(&state, &service, &draft.answers) else {
+        return render_review(
+            &state,
+            &page,
+            &user,
+            &service,
+            &draft.answers,
+            draft.submission_id,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    let Some(reference) = new_reference(&state) else {
+        return PageError::new(PageProblem::Unavailable, page.chrome).into_response();
+    };
+    let now = state.clock.now();
+    let lang = page.chrome.lang;
+    let document = rathaus_forms::document::submission_document(
+        &service.definition.key,
+        service.definition.name.de(),
+        &reference,
+        now,
+        lang,
+        &draft.answers,
+    );
+    let sealer = vault(&state);
+    // Until deliveries are encrypted to the authority's own key (issue 5), the outbox holds
+    // the document sealed at rest, so it is never stored in the clear here either.
+    let mut deliveries = Vec::new();
+    for authority in &recipients {
+        let id = uuid::Uuid::new_v4();
+        let plain = serde_json::to_vec(&document).unwrap_or_default();
+        match sealer.seal(&plain, &format!("delivery:{id}")) {
+            Ok(envelope) => deliveries.push(NewDelivery {
+                id,
+                authority: authority.id.clone(),
+                node: authority.node.clone(),
+                envelope,
+            }),
+            Err(e) => return PageError::internal(page.chrome, e).into_response(),
+        }
+    }
+    let receipt = build_receipt(
+        &service,
+        &draft.answers,
+        &reference,
+        now,
+        lang,
+        f,
+        &recipients,
+        today,
+    );
+    let pdf = match tokio::task::spawn_blocking(move || rathaus_receipt::render(&receipt)).await {
+        Ok(Ok(pdf)) => pdf,
+        Ok(Err(e)) => return PageError::internal(page.chrome, e).into_response(),
+        Err(e) => return PageError::internal(page.chrome, e).into_response(),
+    };
+    let sealed_receipt =
+        match sealer.seal(&pdf, &format!("receipt:{}:{reference}", user.account.id)) {
+            Ok(s) => s,
+            Err(e) => return PageError::internal(page.chrome, e).into_response(),
+        };
+    let application = NewApplication {
+        reference: reference.clone(),
+        submission_id: draft.submission_id,
+        account: user.account.id,
+        service_key: service.key.clone(),
+        submitted_at: now,
+        deliveries,
+        receipt: Some((sealed_receipt, now + chrono::Duration::hours(RECEIPT_HOURS))),
+    };
+    match state.store.submit_application(&application).await {
+        Ok(SubmitOutcome::Submitted) => {
+            tracing::info!(reference = %reference, service = %service.key, "application submitted");
+            see_other(&format!("/applications/{reference}"))
+        }
+        Ok(SubmitOutcome::AlreadySubmitted { reference }) => {
+            see_other(&format!("/applications/{reference}"))
+        }
+        Err(e) => page_store_error(&page, &e),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_receipt(
+    service: &OnlineService,
+    answers: &Answers,
+    reference: &str,
+    now: DateTime<Utc>,
+    lang: Lang,
+    f: &FormTexts,
+    recipients: &[&Authority],
+    today: chrono::NaiveDate,
+) -> rathaus_receipt::Receipt {
+    rathaus_receipt::Receipt {
+        lang: lang.code(),
+        title: f.receipt_title.to_owned(),
+        portal_name: match lang {
+            Lang::De => "Serviceportal".to_owned(),
+            Lang::En => "Service portal".to_owned(),
+        },
+        service_name: service.definition.name.get(lang).to_owned(),
+        reference_label: f.reference.to_owned(),
+        reference: reference.to_owned(),
+        submitted_label: f.submitted_at.to_owned(),
+        submitted_at: when(now, lang),
+        authority_label: f.recipient.to_owned(),
+        authorities: recipients
+            .iter()
+            .map(|a| a.name.get(lang).to_owned())
+            .collect(),
+        sections: sections(service, answers, lang, f, today)
+            .into_iter()
+            .map(|s| rathaus_receipt::Section {
+                heading: s.title,
+                rows: s
+                    .rows
+                    .into_iter()
+                    .map(|r| rathaus_receipt::Row {
+                        label: r.label,
+                        value: r.value,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        attachments_label: f.attachments.to_owned(),
+        attachments: answers
+            .files()
+            .iter()
+            .map(|file| format!("{} ({})", file.name, super::view::human_size(file.size)))
+            .collect(),
+        footer: f.receipt_footer.to_owned(),
+    }
+}
+
+fn when(at: DateTime<Utc>, lang: Lang) -> String {
+    match lang {
+        Lang::De => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
+        Lang::En => at.format("%-d %B %Y, %H:%M UTC").to_string(),
+    }
+}
+
+pub async fn discard(
+    State(state): State<PortalState>,
+    page: Page,
+    user: AuthUser,
+    id: Result<Path<String>, PathRejection>,
+    form: PostedForm,
+) -> Response {
+    let service = match online_service(&state, id, &page) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if !csrf::verify_session(&user, form.get(csrf::FIELD)) {
+        return csrf::forbidden(&page);
+    }
+    match state
+        .store
+        .delete_draft(&user.account.id, &service.key)
+        .await
+    {
+        Ok(()) => see_other("/applications"),
+        Err(e) => page_store_error(&page, &e),
+    }
+}
+
+#[derive(Debug)]
+struct ApplicationRow {
+    reference: String,
+    service: String,
+    submitted: String,
+    status: &'static str,
+}
+
+#[derive(Debug)]
+struct DraftRow {
+    service: String,
+    href: String,
+    expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/form/applications.html")]
+struct ApplicationsPage<'a> {
+    chrome: &'a Chrome,
+    f: &'static FormTexts,
+    applications: Vec<ApplicationRow>,
+    drafts: Vec<DraftRow>,
+    saved: bool,
+}
+
+fn service_name(state: &PortalState, key: &str, lang: Lang) -> String {
+    key.parse()
+        .ok()
+        .and_then(|k| state.catalog.get(&k))
+        .map_or_else(|| key.to_owned(), |e| e.name(lang).text.to_owned())
+}
+
+pub async fn list(
+    State(state): State<PortalState>,
+    page: Page,
+    user: AuthUser,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let lang = page.chrome.lang;
+    let now = state.clock.now();
+    let (applications, drafts) = match (
+        state.store.applications(&user.account.id).await,
+        state.store.drafts(&user.account.id, now).await,
+    ) {
+        (Ok(a), Ok(d)) => (a, d),
+        (Err(e), _) | (_, Err(e)) => return page_store_error(&page, &e),
+    };
+    let f = page.t.form;
+    respond(
+        &state,
+        &page,
+        StatusCode::OK,
+        &ApplicationsPage {
+            chrome: &page.chrome,
+            f,
+            applications: applications
+                .into_iter()
+                .map(|a| ApplicationRow {
+                    service: service_name(&state, &a.service_key, lang),
+                    submitted: when(a.submitted_at, lang),
+                    status: f.status(a.status),
+                    reference: a.reference,
+                })
+                .collect(),
+            drafts: drafts
+                .into_iter()
+                .map(|d| DraftRow {
+                    service: service_name(&state, &d.service_key, lang),
+                    href: format!("/services/{}/form", d.service_key),
+                    expires: when(d.expires_at, lang),
+                })
+                .collect(),
+            saved: query.as_deref() == Some("saved=1"),
+        },
+        [],
+    )
+}
+
+#[derive(Template)]
+#[template(path = "portal/form/done.html")]
+struct DonePage<'a> {
+    chrome: &'a Chrome,
+    f: &'static FormTexts,
+    service: String,
+    reference: &'a str,
+    submitted: String,
+    status: &'static str,
+    receipt: bool,
+}
+
+pub async fn done(
+    State(state): State<PortalState>,
+    page: Page,
+    user: AuthUser,
+    reference: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(reference)) = reference else {
+        return PageError::new(PageProblem::BadRequest, page.chrome).into_response();
+    };
+    let lang = page.chrome.lang;
+    let now = state.clock.now();
+    // Looked up by (account, reference): another account's reference is simply not found (Z1).
+    let application = match state.store.application(&user.account.id, &reference).await {
+        Ok(Some(a)) => a,
+        Ok(None) => return PageError::new(PageProblem::NotFound, page.chrome).into_response(),
+        Err(e) => return page_store_error(&page, &e),
+    };
+    let receipt = match state.store.receipt(&user.account.id, &reference, now).await {
+        Ok(r) => r.is_some(),
+        Err(e) => return page_store_error(&page, &e),
+    };
+    let f = page.t.form;
+    respond(
+        &state,
+        &page,
+        StatusCode::OK,
+        &DonePage {
+            chrome: &page.chrome,
+            f,
+            service: service_name(&state, &application.service_key, lang),
+            reference: &application.reference,
+            submitted: when(application.submitted_at, lang),
+            status: f.status(application.status),
+            receipt,
+        },
+        [],
+    )
+}
+
+pub async fn receipt(
+    State(state): State<PortalState>,
+    page: Page,
+    user: AuthUser,
+    reference: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(reference)) = reference else {
+        return PageError::new(PageProblem::BadRequest, page.chrome).into_response();
+    };
+    let now = state.clock.now();
+    let sealed = match state.store.receipt(&user.account.id, &reference, now).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return PageError::new(PageProblem::NotFound, page.chrome).into_response(),
+        Err(e) => return page_store_error(&page, &e),
+    };
+    let pdf = match vault(&state).open(&sealed, &format!("receipt:{}:{reference}", user.account.id))
+    {
+        Ok(pdf) => pdf,
+        Err(e) => return PageError::internal(page.chrome, e).into_response(),
+    };
+    let disposition = format!(
+        "attachment; filename=\"{}.pdf\"",
+        reference.replace(['"', '\\'], "")
+    );
+    let mut response = pdf.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}

@@ -1,0 +1,494 @@
+//! Turning a step of a form, the answers and the messages into what the templates show.
+
+use std::collections::BTreeMap;
+
+use rathaus_domain::Lang;
+use rathaus_forms::definition::{Field, FieldKind, Requirement};
+use rathaus_forms::{Answer, Answers, FieldError, Step};
+
+use crate::form_texts::FormTexts;
+
+/// One input part of an address or name.
+#[derive(Debug)]
+pub(crate) struct PartView {
+    pub input: String,
+    pub id: String,
+    pub label: &'static str,
+    pub value: String,
+    pub autocomplete: &'static str,
+    pub width: &'static str,
+}
+
+#[derive(Debug)]
+pub(crate) struct OptionView {
+    pub value: String,
+    pub label: String,
+    pub checked: bool,
+    pub id: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct FileView {
+    pub name: String,
+    pub size: String,
+    pub remove_action: String,
+}
+
+/// A non-group field.
+#[derive(Debug)]
+pub(crate) struct FieldView {
+    /// How to render: text, textarea, radio, checkbox, parts, file.
+    pub widget: &'static str,
+    /// `type` of an `<input>`: text, email, tel, date, number.
+    pub input_type: &'static str,
+    pub input: String,
+    pub id: String,
+    pub label: String,
+    pub hint: Option<String>,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub optional: bool,
+    pub value: String,
+    pub error: Option<String>,
+    pub options: Vec<OptionView>,
+    pub parts: Vec<PartView>,
+    pub files: Vec<FileView>,
+    pub accept: String,
+    pub file_rules: String,
+    pub unit: Option<String>,
+    pub autocomplete: &'static str,
+    pub inputmode: &'static str,
+    pub max_length: usize,
+}
+
+impl FieldView {
+    /// The ids that describe the input: hint, message, and why we ask.
+    pub fn described(&self) -> String {
+        let mut ids = Vec::new();
+        if self.hint.is_some() {
+            ids.push(format!("{}-hint", self.id));
+        }
+        if self.error.is_some() {
+            ids.push(format!("{}-error", self.id));
+        }
+        ids.push(format!("{}-purpose", self.id));
+        ids.join(" ")
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct ItemView {
+    pub title: String,
+    pub fields: Vec<FieldView>,
+    pub remove_action: Option<String>,
+}
+
+/// A field on a step: either one field or a repeatable group.
+#[derive(Debug)]
+pub(crate) struct BlockView {
+    pub field: Option<FieldView>,
+    pub group: Option<GroupView>,
+}
+
+#[derive(Debug)]
+pub(crate) struct GroupView {
+    pub id: String,
+    pub label: String,
+    pub hint: Option<String>,
+    pub purpose: String,
+    pub legal_basis: String,
+    pub count_input: String,
+    pub count: usize,
+    pub items: Vec<ItemView>,
+    pub add_action: Option<String>,
+    pub add_label: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ErrorView {
+    pub anchor: String,
+    pub message: String,
+}
+
+/// The HTML id of an input.
+pub(crate) fn input_id(input: &str) -> String {
+    format!("f-{}", input.replace('.', "-"))
+}
+
+/// What the page shows in an input: what was just posted (so nothing typed is lost when a
+/// message appears), or else the stored answer.
+pub(crate) struct Values<'a> {
+    pub raw: Option<&'a BTreeMap<String, Vec<String>>>,
+    pub lang: Lang,
+}
+
+impl Values<'_> {
+    fn posted(&self, input: &str) -> Option<Vec<String>> {
+        self.raw
+            .map(|raw| raw.get(input).cloned().unwrap_or_default())
+    }
+}
+
+pub(crate) fn errors_view(errors: &[FieldError], lang: Lang) -> Vec<ErrorView> {
+    errors
+        .iter()
+        .map(|e| ErrorView {
+            anchor: first_input_anchor(&e.input),
+            message: e.message.get(lang).to_owned(),
+        })
+        .collect()
+}
+
+fn first_input_anchor(input: &str) -> String {
+    input_id(input)
+}
+
+fn error_for(errors: &[FieldError], input: &str, lang: Lang) -> Option<String> {
+    errors
+        .iter()
+        .find(|e| e.input == input)
+        .map(|e| e.message.get(lang).to_owned())
+}
+
+pub(crate) fn step_blocks(
+    step: &Step,
+    answers: &Answers,
+    values: &Values<'_>,
+    errors: &[FieldError],
+    t: &FormTexts,
+) -> Vec<BlockView> {
+    let lang = values.lang;
+    step.fields
+        .iter()
+        .map(|field| match &field.kind {
+            FieldKind::Group {
+                fields,
+                min_items,
+                max_items,
+                item_label,
+            } => {
+                let items = answers.items(field.name.as_str());
+                let shown_count = values
+                    .raw
+                    .and_then(|r| r.get(&format!("{}.count", field.name)))
+                    .and_then(|v| v.first())
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(items.len())
+                    .max(*min_items)
+                    .max(1)
+                    .min(*max_items);
+                let empty = Answers::default();
+                let item_views = (0..shown_count)
+                    .map(|i| {
+                        let item = items.get(i).unwrap_or(&empty);
+                        let prefix = format!("{}.{i}.", field.name);
+                        ItemView {
+                            title: format!("{} {}", item_label.get(lang), i + 1),
+                            fields: fields
+                                .iter()
+                                .map(|inner| field_view(inner, &prefix, item, values, errors, t))
+                                .collect(),
+                            remove_action: (shown_count > *min_items.max(&1))
+                                .then(|| format!("remove:{}:{i}", field.name)),
+                        }
+                    })
+                    .collect();
+                let count_input = format!("{}.count", field.name);
+                BlockView {
+                    field: None,
+                    group: Some(GroupView {
+                        id: input_id(&count_input),
+                        label: field.label.get(lang).to_owned(),
+                        hint: field.hint.as_ref().map(|h| h.get(lang).to_owned()),
+                        purpose: field.purpose.get(lang).to_owned(),
+                        legal_basis: field.legal_basis.clone(),
+                        error: error_for(errors, &count_input, lang),
+                        count_input,
+                        count: shown_count,
+                        items: item_views,
+                        add_action: (shown_count < *max_items)
+                            .then(|| format!("add:{}", field.name)),
+                        add_label: format!("{} {}", t.add_item, item_label.get(lang)),
+                    }),
+                }
+            }
+            _ => BlockView {
+                field: Some(field_view(field, "", answers, values, errors, t)),
+                group: None,
+            },
+        })
+        .collect()
+}
+
+fn field_view(
+    field: &Field,
+    prefix: &str,
+    holder: &Answers,
+    values: &Values<'_>,
+    errors: &[FieldError],
+    t: &FormTexts,
+) -> FieldView {
+    let lang = values.lang;
+    let input = format!("{prefix}{}", field.name);
+    let answer = holder.get(field.name.as_str());
+    let posted = values.posted(&input);
+    let value = match &posted {
+        Some(v) => v.first().cloned().unwrap_or_default(),
+        None => answer.map(|a| input_value(a, lang)).unwrap_or_default(),
+    };
+    let chosen: Vec<String> = match (&posted, answer) {
+        (Some(v), _) => v.clone(),
+        (None, Some(Answer::Choices(c))) => c.clone(),
+        (None, Some(Answer::Text(s))) => vec![s.clone()],
+        (None, Some(Answer::Bool(b))) => vec![if *b { "yes" } else { "no" }.to_owned()],
+        _ => Vec::new(),
+    };
+    let option_base = input.clone();
+    let option = |value: &str, label: String| OptionView {
+        checked: chosen.iter().any(|c| c == value),
+        id: input_id(&format!("{option_base}.{value}")),
+        value: value.to_owned(),
+        label,
+    };
+    let mut view = FieldView {
+        widget: "text",
+        input_type: "text",
+        id: input_id(&input),
+        label: field.label.get(lang).to_owned(),
+        hint: field.hint.as_ref().map(|h| h.get(lang).to_owned()),
+        purpose: field.purpose.get(lang).to_owned(),
+        legal_basis: field.legal_basis.clone(),
+        optional: matches!(field.required, Requirement::Optional),
+        value,
+        error: error_for(errors, &input, lang),
+        options: Vec::new(),
+        parts: Vec::new(),
+        files: Vec::new(),
+        accept: String::new(),
+        file_rules: String::new(),
+        unit: None,
+        autocomplete: "off",
+        inputmode: "",
+        max_length: 200,
+        input,
+    };
+    match &field.kind {
+        FieldKind::Text { max_length, .. } => view.max_length = *max_length,
+        FieldKind::LongText { max_length } => {
+            view.widget = "textarea";
+            view.max_length = *max_length;
+        }
+        FieldKind::Number { unit, decimals, .. } => {
+            view.inputmode = if *decimals == 0 { "numeric" } else { "decimal" };
+            view.unit = unit.as_ref().map(|u| u.get(lang).to_owned());
+            view.max_length = 20;
+        }
+        FieldKind::Date { .. } => {
+            view.input_type = "date";
+            view.max_length = 10;
+        }
+        FieldKind::DateOfBirth => {
+            view.input_type = "date";
+            view.autocomplete = "bday";
+            view.max_length = 10;
+        }
+        FieldKind::YesNo => {
+            view.widget = "radio";
+            view.options = vec![
+                option("yes", t.yes.to_owned()),
+                option("no", t.no.to_owned()),
+            ];
+        }
+        FieldKind::Choice { options } => {
+            view.widget = "radio";
+            view.options = options
+                .iter()
+                .map(|o| option(o.value.as_str(), o.label.get(lang).to_owned()))
+                .collect();
+        }
+        FieldKind::MultiChoice { options, .. } => {
+            view.widget = "checkbox";
+            view.options = options
+                .iter()
+                .map(|o| option(o.value.as_str(), o.label.get(lang).to_owned()))
+                .collect();
+        }
+        FieldKind::Email => {
+            view.input_type = "email";
+            view.autocomplete = "email";
+        }
+        FieldKind::Phone => {
+            view.input_type = "tel";
+            view.autocomplete = "tel";
+            view.max_length = 40;
+        }
+        FieldKind::Postcode => {
+            view.autocomplete = "postal-code";
+            view.inputmode = "numeric";
+            view.max_length = 5;
+        }
+        FieldKind::Iban => {
+            view.max_length = 42;
+        }
+        FieldKind::Address | FieldKind::PersonName => {
+            view.widget = "parts";
+            let parts = match answer {
+                Some(Answer::Parts(p)) => Some(p),
+                _ => None,
+            };
+            view.parts = field
+                .kind
+                .parts()
+                .iter()
+                .map(|part| {
+                    let part_input = format!("{}.{part}", view.input);
+                    let (label, autocomplete, width) = match *part {
+                        "street" => (t.street, "address-line1", "wide"),
+                        "house_number" => (t.house_number, "off", "narrow"),
+                        "postcode" => (t.postcode, "postal-code", "narrow"),
+                        "city" => (t.city, "address-level2", "wide"),
+                        "given_names" => (t.given_names, "given-name", "wide"),
+                        _ => (t.family_name, "family-name", "wide"),
+                    };
+                    let value = match values.posted(&part_input) {
+                        Some(v) => v.first().cloned().unwrap_or_default(),
+                        None => parts
+                            .and_then(|p| p.get(*part))
+                            .cloned()
+                            .unwrap_or_default(),
+                    };
+                    PartView {
+                        id: input_id(&part_input),
+                        input: part_input,
+                        label,
+                        value,
+                        autocomplete,
+                        width,
+                    }
+                })
+                .collect();
+            // The summary links to the first part.
+            view.id = view.parts.first().map(|p| p.id.clone()).unwrap_or(view.id);
+        }
+        FieldKind::File {
+            accept,
+            max_bytes,
+            max_files,
+            ..
+        } => {
+            view.widget = "file";
+            view.accept = accept
+                .iter()
+                .map(|a| format!(".{},{}", a.extension(), a.media_type()))
+                .collect::<Vec<_>>()
+                .join(",");
+            view.file_rules = format!(
+                "{}: {}; {}",
+                t.file_types,
+                accept
+                    .iter()
+                    .map(|a| a.label())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                t.file_max
+                    .replace("{size}", &(max_bytes / (1024 * 1024)).to_string())
+                    .replace("{count}", &max_files.to_string())
+            );
+            if let Some(Answer::Files(files)) = answer {
+                view.files = files
+                    .iter()
+                    .map(|f| FileView {
+                        name: f.name.clone(),
+                        size: human_size(f.size),
+                        remove_action: format!("remove-file:{}:{}", view.input, f.id),
+                    })
+                    .collect();
+            }
+        }
+        FieldKind::Group { .. } => {}
+    }
+    view
+}
+
+/// An answer as an input's `value`.
+fn input_value(answer: &Answer, lang: Lang) -> String {
+    match answer {
+        Answer::Text(s) => s.clone(),
+        Answer::Number(n) => match lang {
+            Lang::De => n.to_string().replace('.', ","),
+            Lang::En => n.to_string(),
+        },
+        Answer::Date(d) => d.format("%Y-%m-%d").to_string(),
+        Answer::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
+        _ => String::new(),
+    }
+}
+
+pub(crate) fn human_size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{} KB", bytes.div_ceil(1024))
+    }
+}
+
+/// An answer as the review page and the receipt show it.
+pub(crate) fn display(field: &Field, answer: &Answer, lang: Lang, t: &FormTexts) -> String {
+    match answer {
+        Answer::Text(s) => match &field.kind {
+            FieldKind::Choice { options } => options
+                .iter()
+                .find(|o| o.value.as_str() == s)
+                .map_or_else(|| s.clone(), |o| o.label.get(lang).to_owned()),
+            FieldKind::Iban => rathaus_domain::Iban::parse(s)
+                .map(|i| i.to_string())
+                .unwrap_or_else(|_| s.clone()),
+            _ => s.clone(),
+        },
+        Answer::Number(n) => {
+            let number = input_value(answer, lang);
+            let _ = n;
+            match &field.kind {
+                FieldKind::Number { unit: Some(u), .. } => format!("{number} {}", u.get(lang)),
+                _ => number,
+            }
+        }
+        Answer::Date(d) => match lang {
+            Lang::De => d.format("%d.%m.%Y").to_string(),
+            Lang::En => d.format("%-d %B %Y").to_string(),
+        },
+        Answer::Bool(b) => if *b { t.yes } else { t.no }.to_owned(),
+        Answer::Choices(values) => values
+            .iter()
+            .map(|v| {
+                field
+                    .kind
+                    .options()
+                    .iter()
+                    .find(|o| o.value.as_str() == v)
+                    .map_or_else(|| v.clone(), |o| o.label.get(lang).to_owned())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Answer::Parts(parts) => {
+            let get = |k: &str| parts.get(k).map(String::as_str).unwrap_or_default();
+            match field.kind {
+                FieldKind::Address => format!(
+                    "{} {}, {} {}",
+                    get("street"),
+                    get("house_number"),
+                    get("postcode"),
+                    get("city")
+                ),
+                _ => format!("{} {}", get("given_names"), get("family_name")),
+            }
+        }
+        Answer::Files(files) => files
+            .iter()
+            .map(|f| format!("{} ({})", f.name, human_size(f.size)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Answer::Items(items) => items.len().to_string(),
+    }
+}

@@ -1,0 +1,286 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Online applications over the router: the whole path of a citizen, and the refusals of
+//! SECURITY.md S4, Z3, V1 and U1, on the fixture service `local-test-dog`.
+
+mod support;
+
+use http::StatusCode;
+use support::App;
+
+const FORM: &str = "/services/local-test-dog/form";
+
+async fn signed_in(app: &App) -> support::Browser<'_> {
+    let mut citizen = app.browser();
+    citizen.create_account("anna@example.org").await;
+    citizen
+}
+
+fn owner_fields(csrf: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.to_owned()),
+        ("step", "owner".into()),
+        ("action", "next".into()),
+        ("owner_name.given_names", "Anna".into()),
+        ("owner_name.family_name", "Müller".into()),
+        ("owner_address.street", "Kirchenallee".into()),
+        ("owner_address.house_number", "1".into()),
+        ("owner_address.postcode", "20099".into()),
+        ("owner_address.city", "Hamburg".into()),
+    ]
+}
+
+async fn post(
+    browser: &mut support::Browser<'_>,
+    path: &str,
+    fields: &[(&'static str, String)],
+) -> support::Answer {
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(path, &refs).await
+}
+
+#[tokio::test]
+async fn a_citizen_completes_the_form_and_gets_a_reference_and_a_receipt() {
+    let app = App::new().await;
+    let mut anna = signed_in(&app).await;
+
+    let start = anna.get(FORM).await;
+    assert_eq!(start.status, StatusCode::SEE_OTHER);
+    assert_eq!(start.location(), "/services/local-test-dog/form/owner");
+    let page = anna.get(start.location()).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Schritt 1 von 3"), "{}", page.body);
+    let csrf = page.csrf();
+
+    let owner = post(
+        &mut anna,
+        "/services/local-test-dog/form/owner",
+        &owner_fields(&csrf),
+    )
+    .await;
+    assert_eq!(
+        owner.location(),
+        "/services/local-test-dog/form/dogs",
+        "{}",
+        owner.body
+    );
+
+    // The listed breed asks for the permit: a missing one is a message at the field.
+    let mut dogs = vec![
+        ("csrf", csrf.clone()),
+        ("step", "dogs".into()),
+        ("action", "next".into()),
+        ("dogs.count", "1".into()),
+        ("dogs.0.dog_name", "Bello".into()),
+        ("dogs.0.breed", "pitbull_terrier".into()),
+    ];
+    let missing = post(&mut anna, "/services/local-test-dog/form/dogs", &dogs).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        missing.body.contains("href=\"#f-dogs-0-permit_reference\""),
+        "{}",
+        missing.body
+    );
+    assert!(
+        missing.body.contains("value=\"Bello\""),
+        "typed answers are kept"
+    );
+    dogs.push(("dogs.0.permit_reference", "HH-2026-17".into()));
+    let ok = post(&mut anna, "/services/local-test-dog/form/dogs", &dogs).await;
+    assert_eq!(
+        ok.location(),
+        "/services/local-test-dog/form/keeping",
+        "{}",
+        ok.body
+    );
+
+    // Date rule: not more than 14 days ahead (the test clock starts 2026-06-01).
+    let mut keeping = vec![
+        ("csrf", csrf.clone()),
+        ("step", "keeping".into()),
+        ("action", "next".into()),
+        ("since", "2026-07-30".into()),
+    ];
+    let late = post(&mut anna, "/services/local-test-dog/form/keeping", &keeping).await;
+    assert_eq!(late.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        late.body.contains("Höchstens 14 Tage in der Zukunft."),
+        "{}",
+        late.body
+    );
+    keeping[3].1 = "01.06.2026".into();
+    let ok = post(&mut anna, "/services/local-test-dog/form/keeping", &keeping).await;
+    assert_eq!(
+        ok.location(),
+        "/services/local-test-dog/review",
+        "{}",
+        ok.body
+    );
+
+    let review = anna.get("/services/local-test-dog/review").await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    assert!(review.body.contains("Pitbull-Terrier"));
+    assert!(review.body.contains("01.06.2026"));
+    assert!(review.body.contains("Kirchenallee 1, 20099 Hamburg"));
+    let submission = review
+        .body
+        .split("name=\"submission\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Without the declaration, nothing is submitted.
+    let undeclared = anna
+        .post(
+            "/services/local-test-dog/submit",
+            &[("csrf", &csrf), ("submission", &submission)],
+        )
+        .await;
+    assert_eq!(undeclared.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        app.store
+            .applications(&account(&app).await)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("submission", &submission),
+        ("declaration", "yes"),
+    ];
+    let done = anna.post("/services/local-test-dog/submit", &fields).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let reference_page = done.location().to_owned();
+    assert!(
+        reference_page.starts_with("/applications/"),
+        "{reference_page}"
+    );
+
+    // A second click gets the same reference, and nothing new is stored.
+    let again = anna.post("/services/local-test-dog/submit", &fields).await;
+    assert_eq!(again.location(), reference_page);
+    let apps = app.store.applications(&account(&app).await).await.unwrap();
+    assert_eq!(apps.len(), 1);
+
+    let confirmation = anna.get(&reference_page).await;
+    assert_eq!(confirmation.status, StatusCode::OK);
+    assert!(confirmation.body.contains(&apps[0].reference));
+    let receipt = anna.get(&format!("{reference_page}/receipt.pdf")).await;
+    assert_eq!(receipt.status, StatusCode::OK);
+    assert_eq!(receipt.headers["content-type"], "application/pdf");
+
+    // The draft is gone; another account cannot see the application.
+    assert!(
+        app.store
+            .drafts(&account(&app).await, rathaus_web::Clock::now(&app.clock))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut bob = app.browser();
+    bob.create_account("bob@example.org").await;
+    assert_eq!(bob.get(&reference_page).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        bob.get(&format!("{reference_page}/receipt.pdf"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+async fn account(app: &App) -> rathaus_domain::AccountId {
+    let email = rathaus_domain::Email::parse("anna@example.org").unwrap();
+    app.store
+        .account_by_email(&email)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn s4_steps_cannot_be_skipped_by_url() {
+    let app = App::new().await;
+    let mut anna = signed_in(&app).await;
+    let jump = anna.get("/services/local-test-dog/form/keeping").await;
+    assert_eq!(jump.status, StatusCode::SEE_OTHER);
+    assert_eq!(jump.location(), "/services/local-test-dog/form/owner");
+    let review = anna.get("/services/local-test-dog/review").await;
+    assert_eq!(review.location(), "/services/local-test-dog/form/owner");
+}
+
+#[tokio::test]
+async fn s4_a_step_post_without_csrf_token_changes_nothing() {
+    let app = App::new().await;
+    let mut anna = signed_in(&app).await;
+    let mut fields = owner_fields("wrong");
+    fields.remove(0);
+    let answer = post(&mut anna, "/services/local-test-dog/form/owner", &fields).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert!(
+        app.store
+            .drafts(&account(&app).await, rathaus_web::Clock::now(&app.clock))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn z3_an_undeclared_field_is_refused_and_nothing_stored() {
+    let app = App::new().await;
+    let mut anna = signed_in(&app).await;
+    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
+    let mut fields = owner_fields(&csrf);
+    fields.push(("is_admin", "true".into()));
+    let answer = post(&mut anna, "/services/local-test-dog/form/owner", &fields).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    // A field of a later step posted early is undeclared on this step, too.
+    let mut fields = owner_fields(&csrf);
+    fields.push(("since", "2026-06-01".into()));
+    let answer = post(&mut anna, "/services/local-test-dog/form/owner", &fields).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(
+        app.store
+            .drafts(&account(&app).await, rathaus_web::Clock::now(&app.clock))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn v1_nul_in_an_answer_is_a_message_not_a_crash() {
+    let app = App::new().await;
+    let mut anna = signed_in(&app).await;
+    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
+    let mut fields = owner_fields(&csrf);
+    fields[4].1 = "Mül\u{0}ler".into();
+    let answer = post(&mut anna, "/services/local-test-dog/form/owner", &fields).await;
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(answer.body.contains("Steuerzeichen"), "{}", answer.body);
+}
+
+#[tokio::test]
+async fn a_post_after_the_session_expired_goes_to_sign_in() {
+    let app = App::new().await;
+    let mut anna = signed_in(&app).await;
+    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
+    app.advance(chrono::Duration::minutes(31));
+    let answer = post(
+        &mut anna,
+        "/services/local-test-dog/form/owner",
+        &owner_fields(&csrf),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert!(
+        answer.location().starts_with("/account/sign-in"),
+        "{}",
+        answer.location()
+    );
+}
