@@ -60,16 +60,18 @@ pub(crate) fn online_service(
     state: &PortalState,
     id: Result<Path<String>, PathRejection>,
     page: &Page,
-) -> Result<OnlineService, Response> {
-    let entry =
-        crate::pages::service::lookup(state, id, page).map_err(IntoResponse::into_response)?;
+) -> Result<OnlineService, Box<Response>> {
+    let entry = crate::pages::service::lookup(state, id, page)
+        .map_err(|e| Box::new(e.into_response()))?;
     match (&entry.definition, &entry.form) {
         (Some(definition), Some(form)) if definition.online => Ok(OnlineService {
             key: entry.key.to_string(),
             definition: Arc::clone(definition),
             form: Arc::clone(form),
         }),
-        _ => Err(PageError::new(PageProblem::NotFound, page.chrome.clone()).into_response()),
+        _ => Err(Box::new(
+            PageError::new(PageProblem::NotFound, page.chrome.clone()).into_response(),
+        )),
     }
 }
 

@@ -103,7 +103,7 @@ pub async fn start(
 ) -> Response {
     let service = match online_service(&state, id, &page) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Some(denied) = level_gate(&state, &page, &user, &service) {
         return denied;
@@ -134,7 +134,7 @@ pub async fn show(
     };
     let service = match online_service(&state, Ok(Path(id)), &page) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Some(denied) = level_gate(&state, &page, &user, &service) {
         return denied;
@@ -306,7 +306,7 @@ pub async fn post(
     };
     let service = match online_service(&state, Ok(Path(id)), &page) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (posted, uploads) = match read_body(request, &state).await {
         Ok(body) => body,

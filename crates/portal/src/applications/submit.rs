@@ -175,7 +175,7 @@ pub async fn review(
 ) -> Response {
     let service = match online_service(&state, id, &page) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if let Some(denied) = super::steps::level_gate(&state, &page, &user, &service) {
         return denied;
@@ -271,7 +271,7 @@ pub async fn submit(
 ) -> Response {
     let service = match online_service(&state, id, &page) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !csrf::verify_session(&user, form.get(csrf::FIELD)) {
         return csrf::forbidden(&page);
@@ -476,7 +476,7 @@ pub async fn discard(
 ) -> Response {
     let service = match online_service(&state, id, &page) {
         Ok(s) => s,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !csrf::verify_session(&user, form.get(csrf::FIELD)) {
         return csrf::forbidden(&page);
