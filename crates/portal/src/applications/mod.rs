@@ -61,8 +61,8 @@ pub(crate) fn online_service(
     id: Result<Path<String>, PathRejection>,
     page: &Page,
 ) -> Result<OnlineService, Box<Response>> {
-    let entry = crate::pages::service::lookup(state, id, page)
-        .map_err(|e| Box::new(e.into_response()))?;
+    let entry =
+        crate::pages::service::lookup(state, id, page).map_err(|e| Box::new(e.into_response()))?;
     match (&entry.definition, &entry.form) {
         (Some(definition), Some(form)) if definition.online => Ok(OnlineService {
             key: entry.key.to_string(),
