@@ -3,7 +3,11 @@
 //! This crate starts with the node's identity, its public start page, health and metrics; the
 //! delivery endpoint and the back office build on it.
 
+mod delivery;
+
 use std::sync::Arc;
+
+pub use delivery::DeliveryKeys;
 
 use askama::Template;
 use axum::Router;
@@ -26,6 +30,8 @@ pub struct NodeState {
     pub tenant: Arc<TenantDirectory>,
     pub store: Arc<dyn Store>,
     pub site: Arc<SiteInfo>,
+    /// Keys to receive applications; without them the delivery endpoint answers 503.
+    pub delivery: Option<DeliveryKeys>,
 }
 
 /// Why a node could not start.
@@ -83,7 +89,14 @@ impl NodeState {
             tenant,
             store,
             site: Arc::new(site),
+            delivery: None,
         })
+    }
+
+    /// Enables receiving applications with the node's own keys and the portal's pinned keys.
+    pub fn with_delivery(mut self, keys: DeliveryKeys) -> Self {
+        self.delivery = Some(keys);
+        self
     }
 }
 
@@ -93,6 +106,7 @@ pub fn router(state: NodeState, assets: &Assets, options: &LayerOptions) -> Rout
         .route("/healthz", get(rathaus_web::health::healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(rathaus_web::metrics::render))
+        .route("/api/v1/deliveries", axum::routing::post(delivery::receive))
         .fallback(not_found)
         .with_state(state);
     rathaus_web::layers::apply(app.merge(assets.router()), options)

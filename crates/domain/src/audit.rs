@@ -15,10 +15,14 @@ pub enum AuditEvent {
     SignOut,
     SessionExpired,
     PasswordReset,
+    /// The account's assurance level was raised (eID, in-person check).
+    LevelChanged,
+    /// An application was submitted (reference and service only, never answers).
+    ApplicationSubmitted,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 7] = [
+    pub const ALL: [AuditEvent; 9] = [
         Self::Register,
         Self::EmailConfirmed,
         Self::SignIn,
@@ -26,6 +30,8 @@ impl AuditEvent {
         Self::SignOut,
         Self::SessionExpired,
         Self::PasswordReset,
+        Self::LevelChanged,
+        Self::ApplicationSubmitted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +43,8 @@ impl AuditEvent {
             Self::SignOut => "sign_out",
             Self::SessionExpired => "session_expired",
             Self::PasswordReset => "password_reset",
+            Self::LevelChanged => "level_changed",
+            Self::ApplicationSubmitted => "application_submitted",
         }
     }
 }

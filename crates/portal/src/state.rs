@@ -24,6 +24,29 @@ pub struct PortalState {
     pub clock: Arc<dyn Clock>,
     /// Accounts and sessions: settings, password hashing, mail, the CSRF key.
     pub accounts: Arc<AccountServices>,
+    /// The eID service (OpenID Connect) that raises accounts to level `high`; `None` when the
+    /// portal has no `[eid]` configuration.
+    pub eid: Option<Arc<crate::accounts::eid::EidClient>>,
+    /// The portal's signing keys for deliveries to authority nodes; without them applications
+    /// wait in the outbox.
+    pub delivery_keys: Option<Arc<rathaus_seal::PrivateKeySet>>,
+    /// Wakes the delivery worker after a submit, so nobody waits for its next round.
+    pub delivery_wake: Arc<tokio::sync::Notify>,
+}
+
+impl PortalState {
+    pub fn with_delivery_keys(mut self, keys: rathaus_seal::PrivateKeySet) -> Self {
+        self.delivery_keys = Some(Arc::new(keys));
+        self
+    }
+}
+
+impl PortalState {
+    /// Turns on raising the level with the German eID through `eid`.
+    pub fn with_eid(mut self, eid: crate::accounts::eid::EidClient) -> Self {
+        self.eid = Some(Arc::new(eid));
+        self
+    }
 }
 
 /// Per-request page context: the frame plus the portal's texts in the request's language.

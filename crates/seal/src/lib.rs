@@ -28,6 +28,7 @@ mod error;
 pub mod jwk;
 mod keyfile;
 mod private;
+pub mod protocol;
 mod public;
 mod signed;
 

@@ -297,6 +297,24 @@ macro_rules! application_queries {
             Ok(row.map(|(sealed,)| sealed))
         }
 
+        pub(super) async fn set_assurance_level(
+            pool: &$pool,
+            account: &AccountId,
+            level: rathaus_domain::AssuranceLevel,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let changed = sqlx::query(
+                "UPDATE accounts SET assurance_level = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(level.as_str())
+            .bind(now)
+            .bind($account(account))
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(changed == 1)
+        }
+
         pub(super) async fn purge_expired(
             pool: &$pool,
             now: DateTime<Utc>,

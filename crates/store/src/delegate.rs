@@ -303,8 +303,96 @@ macro_rules! delegate_store {
                 applications::receipt(&self.pool, account, reference, now).await
             }
 
+            async fn set_assurance_level(
+                &self,
+                account: &AccountId,
+                level: rathaus_domain::AssuranceLevel,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                applications::set_assurance_level(&self.pool, account, level, now).await
+            }
+
             async fn purge_expired(&self, now: DateTime<Utc>) -> Result<PurgeReport, StoreError> {
                 applications::purge_expired(&self.pool, now).await
+            }
+
+            async fn pin_node_keys(
+                &self,
+                node: &str,
+                jwks: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                delivery::pin_node_keys(&self.pool, node, jwks, now).await
+            }
+
+            async fn node_keys(&self, node: &str) -> Result<Option<String>, StoreError> {
+                delivery::node_keys(&self.pool, node).await
+            }
+
+            async fn claim_deliveries(
+                &self,
+                now: DateTime<Utc>,
+                lease_until: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<Vec<crate::model::PendingDelivery>, StoreError> {
+                delivery::claim_deliveries(&self.pool, now, lease_until, limit).await
+            }
+
+            async fn delivery_succeeded(
+                &self,
+                id: uuid::Uuid,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                delivery::delivery_succeeded(&self.pool, id, now).await
+            }
+
+            async fn delivery_failed(
+                &self,
+                id: uuid::Uuid,
+                error: &str,
+                next_attempt_at: DateTime<Utc>,
+                dead: bool,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                delivery::delivery_failed(&self.pool, id, error, next_attempt_at, dead, now).await
+            }
+
+            async fn outbox_stats(&self) -> Result<crate::model::OutboxStats, StoreError> {
+                delivery::outbox_stats(&self.pool).await
+            }
+
+            async fn accept_nonce(
+                &self,
+                signer: &str,
+                nonce: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                delivery::accept_nonce(&self.pool, signer, nonce, now).await
+            }
+
+            async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+                delivery::purge_nonces(&self.pool, before).await
+            }
+
+            async fn store_case(
+                &self,
+                case: &crate::model::CaseRecord,
+            ) -> Result<bool, StoreError> {
+                delivery::store_case(&self.pool, case).await
+            }
+
+            async fn cases(
+                &self,
+                authority: &str,
+            ) -> Result<Vec<crate::model::CaseRecord>, StoreError> {
+                delivery::cases(&self.pool, authority).await
+            }
+
+            async fn case(
+                &self,
+                delivery_id: uuid::Uuid,
+            ) -> Result<Option<crate::model::CaseRecord>, StoreError> {
+                delivery::case(&self.pool, delivery_id).await
             }
         }
     };

@@ -13,6 +13,7 @@
 //! ```
 
 mod applications;
+mod delivery;
 #[macro_use]
 mod delegate;
 mod directory;
@@ -30,9 +31,9 @@ use std::sync::Arc;
 pub use error::{StoreError, redact_url};
 pub use model::{
     AccountRecord, ApplicationRecord, ApplicationStatus, AuditRecord, AuthorityRecord, Backend,
-    DraftRecord, DraftSummary, EmailTokenPurpose, NewApplication, NewDelivery, NewEmailToken,
-    NodeEndpoint, NodeIdentity, PurgeReport, SessionRecord, StoreOptions, SubmitOutcome,
-    SyncReport,
+    CaseRecord, DraftRecord, DraftSummary, EmailTokenPurpose, NewApplication, NewDelivery,
+    NewEmailToken, NodeEndpoint, NodeIdentity, OutboxStats, PendingDelivery, PurgeReport,
+    SessionRecord, StoreOptions, SubmitOutcome, SyncReport,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -324,3 +324,42 @@ pub struct PurgeReport {
     pub drafts: u64,
     pub receipts: u64,
 }
+
+// ---- delivery (portal and authority nodes) ---------------------------------------------------
+
+/// An outbox entry a delivery worker has claimed (leased) for one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingDelivery {
+    pub id: uuid::Uuid,
+    pub reference: String,
+    pub service_key: String,
+    pub authority: String,
+    pub node: String,
+    /// The JWE for the authority.
+    pub envelope: Vec<u8>,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The outbox at a glance, for the status page and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxStats {
+    pub pending: u64,
+    pub dead: u64,
+    pub delivered: u64,
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+/// A case as an authority node stores it: the envelope as it arrived, still encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRecord {
+    pub delivery_id: uuid::Uuid,
+    pub reference: String,
+    pub authority: String,
+    pub service_key: String,
+    pub envelope: Vec<u8>,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}

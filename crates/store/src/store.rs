@@ -6,9 +6,10 @@ use rathaus_domain::{AccountId, Email, NodeId, SessionId, TenantDirectory, Tenan
 
 use crate::error::StoreError;
 use crate::model::{
-    AccountRecord, ApplicationRecord, AuditRecord, AuthorityRecord, Backend, DraftRecord,
-    DraftSummary, EmailTokenPurpose, NewApplication, NewEmailToken, NodeEndpoint, NodeIdentity,
-    PurgeReport, SessionRecord, SubmitOutcome, SyncReport,
+    AccountRecord, ApplicationRecord, AuditRecord, AuthorityRecord, Backend, CaseRecord,
+    DraftRecord, DraftSummary, EmailTokenPurpose, NewApplication, NewEmailToken, NodeEndpoint,
+    NodeIdentity, OutboxStats, PendingDelivery, PurgeReport, SessionRecord, SubmitOutcome,
+    SyncReport,
 };
 
 /// Persistence of rathaus, implemented once per backend and used as `Arc<dyn Store>`.
@@ -279,6 +280,76 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Sets the account's assurance level (after an eID sign-in or an in-person check);
+    /// `false` when there is no such account. Callers start a new session afterwards.
+    async fn set_assurance_level(
+        &self,
+        account: &AccountId,
+        level: rathaus_domain::AssuranceLevel,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
     /// Deletes expired drafts (with their files) and receipts (R1).
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<PurgeReport, StoreError>;
+
+    // --- delivery (portal: outbox, pinned keys; authority node: cases) --------------------
+
+    /// Pins (or replaces) the public keys of an authority node, as a JWKS checked by the caller.
+    async fn pin_node_keys(
+        &self,
+        node: &str,
+        jwks: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The pinned public keys of a node.
+    async fn node_keys(&self, node: &str) -> Result<Option<String>, StoreError>;
+
+    /// Leases up to `limit` due outbox entries until `lease_until`; on PostgreSQL several
+    /// workers can claim at once without taking the same row.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingDelivery>, StoreError>;
+
+    /// Marks a delivery acknowledged by its authority, drops its ciphertext, and marks the
+    /// application delivered when every recipient has it.
+    async fn delivery_succeeded(
+        &self,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Records a failed attempt; `dead` moves it to the dead letters and the application to
+    /// undeliverable.
+    async fn delivery_failed(
+        &self,
+        id: uuid::Uuid,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+        dead: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn outbox_stats(&self) -> Result<OutboxStats, StoreError>;
+
+    /// Remembers a signed message's nonce; `false` if it was seen before (a replay, C3).
+    async fn accept_nonce(
+        &self,
+        signer: &str,
+        nonce: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    async fn purge_nonces(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+
+    /// Stores a received case once; `false` when the same delivery was stored before.
+    async fn store_case(&self, case: &CaseRecord) -> Result<bool, StoreError>;
+
+    /// An authority's cases, newest first.
+    async fn cases(&self, authority: &str) -> Result<Vec<CaseRecord>, StoreError>;
+
+    async fn case(&self, delivery_id: uuid::Uuid) -> Result<Option<CaseRecord>, StoreError>;
 }

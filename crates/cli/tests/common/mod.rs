@@ -37,6 +37,8 @@ pub struct Demo {
     child: Child,
     pub portal: String,
     pub nodes: Vec<(String, String)>,
+    /// The in-process TEST identity provider (`Test eID provider: …`).
+    pub test_idp: Option<String>,
     data: tempfile::TempDir,
     log: Option<PathBuf>,
 }
@@ -62,6 +64,7 @@ impl Demo {
 
     pub fn start_with(options: DemoOptions<'_>) -> Self {
         let data = tempfile::tempdir().unwrap();
+        seed_keys(data.path());
         let mut command = rathaus();
         command
             .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -92,6 +95,7 @@ impl Demo {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut portal = None;
         let mut nodes = Vec::new();
+        let mut test_idp = None;
         while Instant::now() < deadline {
             match rx.recv_timeout(Duration::from_millis(200)) {
                 Ok(line) => {
@@ -100,6 +104,9 @@ impl Demo {
                     } else if let Some(rest) = line.trim().strip_prefix("Authority node ") {
                         let (id, url) = rest.split_once(": ").unwrap();
                         nodes.push((id.to_owned(), url.trim_end_matches('/').to_owned()));
+                    } else if let Some(rest) = line.trim().strip_prefix("Test eID provider: ") {
+                        let url = rest.split_whitespace().next().unwrap_or_default();
+                        test_idp = Some(url.trim_end_matches('/').to_owned());
                     } else if line.trim().starts_with("API:") {
                         break;
                     }
@@ -112,10 +119,12 @@ impl Demo {
             }
         }
         let portal = portal.expect("rathaus demo printed no portal URL within 60 s");
+        remember_keys(data.path());
         Self {
             child,
             portal,
             nodes,
+            test_idp,
             data,
             log,
         }
@@ -356,5 +365,40 @@ impl Browser {
             .iter()
             .find(|(k, _)| k.ends_with("rathaus_session"))
             .map(|(_, v)| v.clone())
+    }
+}
+
+/// Where demo key sets are kept between tests: RSA 4096 generation takes seconds, and every
+/// demo start has a fresh data directory.
+fn key_cache() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-keys")
+}
+
+fn seed_keys(data: &Path) {
+    let cache = key_cache();
+    if let Ok(entries) = std::fs::read_dir(&cache) {
+        let keys = data.join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        for entry in entries.flatten() {
+            std::fs::copy(entry.path(), keys.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn remember_keys(data: &Path) {
+    let cache = key_cache();
+    if cache.exists() {
+        return;
+    }
+    let staging = cache.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&staging);
+    if let Ok(entries) = std::fs::read_dir(data.join("keys")) {
+        for entry in entries.flatten() {
+            let _ = std::fs::copy(entry.path(), staging.join(entry.file_name()));
+        }
+    }
+    // Another test binary may have won the race; either set is fine.
+    if std::fs::rename(&staging, &cache).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
     }
 }

@@ -351,19 +351,65 @@ pub async fn submit(
         &draft.answers,
     );
     let sealer = vault(&state);
-    // Until deliveries are encrypted to the authority's own key (issue 5), the outbox holds
-    // the document sealed at rest, so it is never stored in the clear here either.
+    // The attachments travel inside the envelope with the document.
+    let mut attachments = serde_json::Map::new();
+    for file in draft.answers.files() {
+        let sealed = match state.store.draft_file(&user.account.id, file.id).await {
+            Ok(Some(sealed)) => sealed,
+            Ok(None) => {
+                return PageError::internal(
+                    page.chrome,
+                    "an uploaded file of the draft is missing",
+                )
+                .into_response();
+            }
+            Err(e) => return page_store_error(&page, &e),
+        };
+        match sealer.open(&sealed, &super::file_owner(&user, file.id)) {
+            Ok(content) => {
+                attachments.insert(
+                    file.id.to_string(),
+                    serde_json::Value::String(base64::Engine::encode(
+                        &base64::engine::general_purpose::STANDARD,
+                        content,
+                    )),
+                );
+            }
+            Err(e) => return PageError::internal(page.chrome, e).into_response(),
+        }
+    }
+    let plain = serde_json::to_vec(&serde_json::json!({
+        "document": document,
+        "attachments": attachments,
+    }))
+    .unwrap_or_default();
+    let plain = std::sync::Arc::new(plain);
+    // One envelope per recipient, each encrypted to that authority node's pinned key (C1, C2);
+    // without a valid pinned key nothing is submitted.
     let mut deliveries = Vec::new();
     for authority in &recipients {
-        let id = uuid::Uuid::new_v4();
-        let plain = serde_json::to_vec(&document).unwrap_or_default();
-        match sealer.seal(&plain, &format!("delivery:{id}")) {
-            Ok(envelope) => deliveries.push(NewDelivery {
-                id,
+        let keys = match crate::delivery::node_public_keys(&state, authority.node.as_str(), now)
+            .await
+        {
+            Ok(keys) => keys,
+            Err(e) => {
+                tracing::error!(node = %authority.node, error = %e, "no usable key for the recipient");
+                return PageError::new(PageProblem::Unavailable, page.chrome).into_response();
+            }
+        };
+        let plain = std::sync::Arc::clone(&plain);
+        let sealed = tokio::task::spawn_blocking(move || {
+            rathaus_seal::seal(&plain, "application/json", &keys, now)
+        })
+        .await;
+        match sealed {
+            Ok(Ok(sealed)) => deliveries.push(NewDelivery {
+                id: uuid::Uuid::new_v4(),
                 authority: authority.id.clone(),
                 node: authority.node.clone(),
-                envelope,
+                envelope: sealed.jwe.into_bytes(),
             }),
+            Ok(Err(e)) => return PageError::internal(page.chrome, e).into_response(),
             Err(e) => return PageError::internal(page.chrome, e).into_response(),
         }
     }
@@ -399,6 +445,14 @@ pub async fn submit(
     match state.store.submit_application(&application).await {
         Ok(SubmitOutcome::Submitted) => {
             tracing::info!(reference = %reference, service = %service.key, "application submitted");
+            state.delivery_wake.notify_one();
+            crate::accounts::audit::record(
+                &state,
+                rathaus_domain::AuditEvent::ApplicationSubmitted,
+                Some(user.account.id),
+                &format!("reference={reference} service={}", service.key),
+            )
+            .await;
             see_other(&format!("/applications/{reference}"))
         }
         Ok(SubmitOutcome::AlreadySubmitted { reference }) => {

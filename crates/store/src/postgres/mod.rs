@@ -12,6 +12,10 @@ mod applications {
     crate::applications::application_queries!(sqlx::PgPool, account);
 }
 
+mod delivery {
+    crate::delivery::delivery_queries!(sqlx::PgPool, " FOR UPDATE SKIP LOCKED");
+}
+
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};

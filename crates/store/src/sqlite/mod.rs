@@ -14,6 +14,10 @@ mod applications {
     crate::applications::application_queries!(sqlx::SqlitePool, account);
 }
 
+mod delivery {
+    crate::delivery::delivery_queries!(sqlx::SqlitePool, "");
+}
+
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};

@@ -1,0 +1,319 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Delivery from the portal to a real authority node over HTTP (issue 5): the content reaches
+//! the node encrypted to its key and leaves no plaintext at the portal (C1); signed messages
+//! are checked and replays refused (C3); a node that is down gets the application later (F3).
+
+mod support;
+
+use std::sync::Arc;
+
+use http::StatusCode;
+use rathaus_authority::{DeliveryKeys, NodeState};
+use rathaus_portal::delivery::{DeliverySettings, http_client, run_round};
+use rathaus_seal::protocol::{DELIVERY_TYP, DeliveryPayload};
+use rathaus_store::Store;
+use rathaus_store::testing::TestDatabase;
+use support::{App, start_time, test_keys};
+
+const CANARY: &str = "Kanarienvogel-7f3a9c";
+
+/// An authority node serving on a random port, with its own database.
+struct Node {
+    url: String,
+    store: Arc<dyn Store>,
+    node: rathaus_domain::NodeId,
+    _db: TestDatabase,
+    server: tokio::task::JoinHandle<()>,
+}
+
+async fn start_node(app: &App, node: &str) -> Node {
+    let db = TestDatabase::sqlite().unwrap();
+    let store = db.open().await.unwrap();
+    let node_id: rathaus_domain::NodeId = node.parse().unwrap();
+    let assets = rathaus_web::assets::Assets::discover(std::path::Path::new("/nonexistent"));
+    let (node_keys, portal_keys) = test_keys();
+    let state = NodeState::new(
+        &node_id,
+        Arc::clone(&app.state.tenant),
+        Arc::clone(&store),
+        &assets,
+        None,
+        start_time(),
+    )
+    .await
+    .unwrap()
+    .with_delivery(DeliveryKeys {
+        own: Arc::new(node_keys.clone()),
+        portal: Arc::new(portal_keys.public()),
+        clock: Arc::new(app.clock.clone()),
+    });
+    let router = rathaus_authority::router(state, &assets, &Default::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    Node {
+        url,
+        store,
+        node: node_id,
+        _db: db,
+        server,
+    }
+}
+
+/// Fills in and submits the fixture form with `canary` as the dog's name; returns the reference.
+async fn submit_application(app: &App, canary: &str) -> String {
+    let mut anna = app.browser();
+    anna.create_account("anna@example.org").await;
+    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
+    let post = |fields: Vec<(&'static str, String)>| fields;
+    let steps = [
+        (
+            "owner",
+            post(vec![
+                ("owner_name.given_names", "Anna".into()),
+                ("owner_name.family_name", "Müller".into()),
+                ("owner_address.street", "Kirchenallee".into()),
+                ("owner_address.house_number", "1".into()),
+                ("owner_address.postcode", "20099".into()),
+                ("owner_address.city", "Hamburg".into()),
+            ]),
+        ),
+        (
+            "dogs",
+            post(vec![
+                ("dogs.count", "1".into()),
+                ("dogs.0.dog_name", canary.to_owned()),
+                ("dogs.0.breed", "mixed".into()),
+            ]),
+        ),
+        ("keeping", post(vec![("since", "2026-06-01".into())])),
+    ];
+    for (step, fields) in steps {
+        let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf), ("step", step), ("action", "next")];
+        all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
+        let answer = anna
+            .post(&format!("/services/local-test-dog/form/{step}"), &all)
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::SEE_OTHER,
+            "{step}: {}",
+            answer.body
+        );
+    }
+    let review = anna.get("/services/local-test-dog/review").await;
+    let submission = review
+        .body
+        .split("name=\"submission\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let done = anna
+        .post(
+            "/services/local-test-dog/submit",
+            &[
+                ("csrf", &csrf),
+                ("submission", &submission),
+                ("declaration", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    done.location()
+        .trim_start_matches("/applications/")
+        .to_owned()
+}
+
+/// The node the fixture's application goes to: the customer centre of 20099.
+fn responsible_node(app: &App) -> (String, String) {
+    let tenant = &app.state.tenant;
+    let authority = tenant
+        .authorities
+        .iter()
+        .find(|a| {
+            a.kind.as_str() == "kundenzentrum"
+                && a.district.as_ref().is_some_and(|d| {
+                    tenant
+                        .districts_for("20099".parse().unwrap())
+                        .iter()
+                        .any(|x| &x.id == d)
+                })
+        })
+        .unwrap();
+    (authority.node.to_string(), authority.id.to_string())
+}
+
+fn files_contain(path_prefix: &str, needle: &str) -> bool {
+    let dir = std::path::Path::new(path_prefix).parent().unwrap();
+    let name = std::path::Path::new(path_prefix)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    std::fs::read_dir(dir).unwrap().flatten().any(|entry| {
+        entry.file_name().to_string_lossy().starts_with(&name)
+            && std::fs::read(entry.path())
+                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+                .unwrap_or(false)
+    })
+}
+
+#[tokio::test]
+async fn c1_delivered_content_is_only_at_the_authority_and_encrypted_to_it() {
+    let app = App::new().await;
+    let (node_id, authority) = responsible_node(&app);
+    let node = start_node(&app, &node_id).await;
+    app.store
+        .register_node_endpoint(&node.node, &node.url, start_time())
+        .await
+        .unwrap();
+    let reference = submit_application(&app, CANARY).await;
+
+    let round = run_round(
+        &app.state,
+        &http_client().unwrap(),
+        &DeliverySettings::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(round.delivered, 1, "{round:?}");
+    let stats = app.store.outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.delivered), (0, 1));
+
+    // The citizen sees it delivered.
+    let account = app
+        .store
+        .account_by_email(&rathaus_domain::Email::parse("anna@example.org").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let application = app
+        .store
+        .application(&account.id, &reference)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        application.status,
+        rathaus_store::ApplicationStatus::Delivered
+    );
+
+    // At the node: one case, whose envelope opens with the node's key and holds the canary.
+    let cases = node.store.cases(&authority).await.unwrap();
+    assert_eq!(cases.len(), 1);
+    let jwe = String::from_utf8(cases[0].envelope.clone()).unwrap();
+    assert!(!jwe.contains(CANARY), "stored encrypted at rest");
+    let plain = rathaus_seal::open(&jwe, &test_keys().0, start_time()).unwrap();
+    assert!(String::from_utf8(plain).unwrap().contains(CANARY));
+
+    // At the portal: the canary is in no database file (db, WAL, shm), now that the draft,
+    // the outbox's ciphertext and the receipt are sealed or gone.
+    app.store.close().await;
+    let path = app.db.url().trim_start_matches("sqlite://").to_owned();
+    assert!(
+        !files_contain(&path, CANARY),
+        "plaintext canary found at the portal"
+    );
+    node.server.abort();
+}
+
+#[tokio::test]
+async fn f3_a_node_that_is_down_gets_the_application_when_it_is_back() {
+    let app = App::new().await;
+    let (node_id, authority) = responsible_node(&app);
+    let id: rathaus_domain::NodeId = node_id.parse().unwrap();
+    // Registered, but nothing listens there.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    app.store
+        .register_node_endpoint(&id, &dead_url, start_time())
+        .await
+        .unwrap();
+    submit_application(&app, CANARY).await;
+    let client = http_client().unwrap();
+    let settings = DeliverySettings::default();
+    let round = run_round(&app.state, &client, &settings).await.unwrap();
+    assert_eq!((round.delivered, round.failed), (0, 1));
+    assert_eq!(app.store.outbox_stats().await.unwrap().pending, 1);
+    // Not due again before the backoff has passed.
+    let round = run_round(&app.state, &client, &settings).await.unwrap();
+    assert_eq!((round.delivered, round.failed), (0, 0));
+
+    let node = start_node(&app, &node_id).await;
+    app.store
+        .register_node_endpoint(&node.node, &node.url, start_time())
+        .await
+        .unwrap();
+    app.advance(chrono::Duration::minutes(5));
+    let round = run_round(&app.state, &client, &settings).await.unwrap();
+    assert_eq!(round.delivered, 1);
+    assert_eq!(node.store.cases(&authority).await.unwrap().len(), 1);
+    node.server.abort();
+}
+
+#[tokio::test]
+async fn c3_forged_tampered_and_replayed_deliveries_are_refused() {
+    let app = App::new().await;
+    let (node_id, authority) = responsible_node(&app);
+    let node = start_node(&app, &node_id).await;
+    let (node_keys, portal_keys) = test_keys();
+    let envelope = rathaus_seal::seal(b"{}", "application/json", &node_keys.public(), start_time())
+        .unwrap()
+        .jwe;
+    let payload = serde_json::to_value(DeliveryPayload {
+        delivery_id: uuid::Uuid::new_v4().to_string(),
+        reference: "HA-2026-TEST-0001".into(),
+        service_key: "local-test-dog".into(),
+        authority: authority.clone(),
+        node: node_id.clone(),
+        envelope,
+    })
+    .unwrap();
+    let client = http_client().unwrap();
+    let url = format!("{}/api/v1/deliveries", node.url);
+    let send = |body: String| {
+        let client = client.clone();
+        let url = url.clone();
+        async move { client.post(&url).body(body).send().await.unwrap().status() }
+    };
+
+    // Signed with the node's own key instead of the portal's: refused.
+    let forged = rathaus_seal::sign(&payload, DELIVERY_TYP, node_keys, start_time()).unwrap();
+    assert_eq!(send(forged).await, StatusCode::UNAUTHORIZED);
+    // One byte changed in the payload: refused.
+    let good = rathaus_seal::sign(&payload, DELIVERY_TYP, portal_keys, start_time()).unwrap();
+    let mut tampered = good.clone().into_bytes();
+    let middle = good.find('.').unwrap() + 10;
+    tampered[middle] = if tampered[middle] == b'A' { b'B' } else { b'A' };
+    assert_eq!(
+        send(String::from_utf8(tampered).unwrap()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Too old: refused.
+    let old = rathaus_seal::sign(
+        &payload,
+        DELIVERY_TYP,
+        portal_keys,
+        start_time() - chrono::Duration::minutes(10),
+    )
+    .unwrap();
+    assert_eq!(send(old).await, StatusCode::UNAUTHORIZED);
+    assert!(
+        node.store.cases(&authority).await.unwrap().is_empty(),
+        "nothing stored"
+    );
+    // The genuine one is stored; the very same message again is a replay.
+    assert_eq!(send(good.clone()).await, StatusCode::OK);
+    assert_eq!(send(good).await, StatusCode::CONFLICT);
+    // The same delivery signed anew (a retry) is acknowledged, and stored once.
+    let retry = rathaus_seal::sign(&payload, DELIVERY_TYP, portal_keys, start_time()).unwrap();
+    assert_eq!(send(retry).await, StatusCode::OK);
+    assert_eq!(node.store.cases(&authority).await.unwrap().len(), 1);
+    node.server.abort();
+}

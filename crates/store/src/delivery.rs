@@ -1,0 +1,275 @@
+//! The outbox worker's queries at the portal, pinned node keys, replay protection, and the
+//! cases an authority node receives. Written once for both backends like
+//! [`crate::applications`]; `$lock` is the row-locking clause of the claim query
+//! (`FOR UPDATE SKIP LOCKED` on PostgreSQL, where several workers share the outbox; nothing on
+//! SQLite, whose single writer makes the claim atomic).
+
+macro_rules! delivery_queries {
+    ($pool:ty, $lock:literal) => {
+        use chrono::{DateTime, Utc};
+
+        use crate::error::StoreError;
+        use crate::model::{CaseRecord, OutboxStats, PendingDelivery};
+
+        fn parse_uuid(raw: &str) -> Result<uuid::Uuid, StoreError> {
+            raw.parse().map_err(StoreError::corrupt)
+        }
+
+        pub(super) async fn pin_node_keys(
+            pool: &$pool,
+            node: &str,
+            jwks: &str,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO node_keys (node_id, jwks, pinned_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (node_id) DO UPDATE SET jwks = excluded.jwks, \
+                 pinned_at = excluded.pinned_at",
+            )
+            .bind(node)
+            .bind(jwks)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(super) async fn node_keys(pool: &$pool, node: &str) -> Result<Option<String>, StoreError> {
+            let row: Option<(String,)> =
+                sqlx::query_as("SELECT jwks FROM node_keys WHERE node_id = $1")
+                    .bind(node)
+                    .fetch_optional(pool)
+                    .await?;
+            Ok(row.map(|(j,)| j))
+        }
+
+        pub(super) async fn claim_deliveries(
+            pool: &$pool,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<PendingDelivery>, StoreError> {
+            // Claiming moves `next_attempt_at` to the end of a lease: other workers skip the
+            // row, and if this worker dies the row comes due again (the node's idempotency
+            // makes the repeat harmless).
+            let rows: Vec<(String, String, String, String, Option<Vec<u8>>, i64, DateTime<Utc>)> =
+                sqlx::query_as(concat!(
+                    "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN (SELECT id FROM \
+                     deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
+                     ORDER BY next_attempt_at LIMIT $3",
+                    $lock,
+                    ") RETURNING id, reference, authority_id, node_id, envelope, attempts, \
+                     created_at"
+                ))
+                .bind(lease_until)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            let mut claimed = Vec::with_capacity(rows.len());
+            for (id, reference, authority, node, envelope, attempts, created_at) in rows {
+                let service: Option<(String,)> =
+                    sqlx::query_as("SELECT service_key FROM applications WHERE reference = $1")
+                        .bind(&reference)
+                        .fetch_optional(pool)
+                        .await?;
+                claimed.push(PendingDelivery {
+                    id: parse_uuid(&id)?,
+                    reference,
+                    service_key: service.map(|(s,)| s).unwrap_or_default(),
+                    authority,
+                    node,
+                    envelope: envelope.unwrap_or_default(),
+                    attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                    created_at,
+                });
+            }
+            Ok(claimed)
+        }
+
+        pub(super) async fn delivery_succeeded(
+            pool: &$pool,
+            id: uuid::Uuid,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            let mut tx = pool.begin().await?;
+            // The ciphertext is dropped once the authority holds it (R3): the portal keeps
+            // metadata only.
+            let reference: Option<(String,)> = sqlx::query_as(
+                "UPDATE deliveries SET state = 'delivered', envelope = NULL, delivered_at = $1, \
+                 attempts = attempts + 1, last_error = NULL WHERE id = $2 AND state = 'pending' \
+                 RETURNING reference",
+            )
+            .bind(now)
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((reference,)) = reference {
+                sqlx::query(
+                    "UPDATE applications SET status = 'delivered', updated_at = $1 \
+                     WHERE reference = $2 AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM \
+                     deliveries WHERE reference = $2 AND state <> 'delivered')",
+                )
+                .bind(now)
+                .bind(&reference)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(super) async fn delivery_failed(
+            pool: &$pool,
+            id: uuid::Uuid,
+            error: &str,
+            next_attempt_at: DateTime<Utc>,
+            dead: bool,
+            now: DateTime<Utc>,
+        ) -> Result<(), StoreError> {
+            let mut tx = pool.begin().await?;
+            let reference: Option<(String,)> = sqlx::query_as(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = $1, \
+                 next_attempt_at = $2, state = CASE WHEN $3 THEN 'dead' ELSE state END \
+                 WHERE id = $4 AND state = 'pending' RETURNING reference",
+            )
+            .bind(error.chars().take(500).collect::<String>())
+            .bind(next_attempt_at)
+            .bind(dead)
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if dead && let Some((reference,)) = reference {
+                sqlx::query(
+                    "UPDATE applications SET status = 'undeliverable', updated_at = $1 \
+                     WHERE reference = $2",
+                )
+                .bind(now)
+                .bind(&reference)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(super) async fn outbox_stats(pool: &$pool) -> Result<OutboxStats, StoreError> {
+            let (pending, dead, delivered): (i64, i64, i64) = sqlx::query_as(
+                "SELECT \
+                 COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END), 0) \
+                 FROM deliveries",
+            )
+            .fetch_one(pool)
+            .await?;
+            let oldest: Option<(DateTime<Utc>,)> = sqlx::query_as(
+                "SELECT created_at FROM deliveries WHERE state = 'pending' \
+                 ORDER BY created_at LIMIT 1",
+            )
+            .fetch_optional(pool)
+            .await?;
+            Ok(OutboxStats {
+                pending: u64::try_from(pending).unwrap_or_default(),
+                dead: u64::try_from(dead).unwrap_or_default(),
+                delivered: u64::try_from(delivered).unwrap_or_default(),
+                oldest_pending: oldest.map(|(t,)| t),
+            })
+        }
+
+        pub(super) async fn accept_nonce(
+            pool: &$pool,
+            signer: &str,
+            nonce: &str,
+            now: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            let inserted = sqlx::query(
+                "INSERT INTO seen_nonces (signer, nonce, seen_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (signer, nonce) DO NOTHING",
+            )
+            .bind(signer)
+            .bind(nonce)
+            .bind(now)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(inserted == 1)
+        }
+
+        pub(super) async fn purge_nonces(
+            pool: &$pool,
+            before: DateTime<Utc>,
+        ) -> Result<u64, StoreError> {
+            Ok(sqlx::query("DELETE FROM seen_nonces WHERE seen_at < $1")
+                .bind(before)
+                .execute(pool)
+                .await?
+                .rows_affected())
+        }
+
+        pub(super) async fn store_case(pool: &$pool, case: &CaseRecord) -> Result<bool, StoreError> {
+            let inserted = sqlx::query(
+                "INSERT INTO cases (delivery_id, reference, authority_id, service_key, envelope, \
+                 status, received_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (delivery_id) DO NOTHING",
+            )
+            .bind(case.delivery_id.to_string())
+            .bind(&case.reference)
+            .bind(&case.authority)
+            .bind(&case.service_key)
+            .bind(&case.envelope)
+            .bind(&case.status)
+            .bind(case.received_at)
+            .bind(case.updated_at)
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok(inserted == 1)
+        }
+
+        type CaseRow = (String, String, String, String, Vec<u8>, String, DateTime<Utc>, DateTime<Utc>);
+
+        fn case_record(row: CaseRow) -> Result<CaseRecord, StoreError> {
+            let (id, reference, authority, service_key, envelope, status, received_at, updated_at) =
+                row;
+            Ok(CaseRecord {
+                delivery_id: parse_uuid(&id)?,
+                reference,
+                authority,
+                service_key,
+                envelope,
+                status,
+                received_at,
+                updated_at,
+            })
+        }
+
+        pub(super) async fn cases(pool: &$pool, authority: &str) -> Result<Vec<CaseRecord>, StoreError> {
+            let rows: Vec<CaseRow> = sqlx::query_as(
+                "SELECT delivery_id, reference, authority_id, service_key, envelope, status, \
+                 received_at, updated_at FROM cases WHERE authority_id = $1 \
+                 ORDER BY received_at DESC, delivery_id",
+            )
+            .bind(authority)
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter().map(case_record).collect()
+        }
+
+        pub(super) async fn case(
+            pool: &$pool,
+            delivery_id: uuid::Uuid,
+        ) -> Result<Option<CaseRecord>, StoreError> {
+            let row: Option<CaseRow> = sqlx::query_as(
+                "SELECT delivery_id, reference, authority_id, service_key, envelope, status, \
+                 received_at, updated_at FROM cases WHERE delivery_id = $1",
+            )
+            .bind(delivery_id.to_string())
+            .fetch_optional(pool)
+            .await?;
+            row.map(case_record).transpose()
+        }
+    };
+}
+
+pub(crate) use delivery_queries;
