@@ -284,3 +284,178 @@ async fn a_post_after_the_session_expired_goes_to_sign_in() {
         answer.location()
     );
 }
+
+#[tokio::test]
+async fn the_submission_schema_is_published_for_online_services() {
+    let app = App::new().await;
+    let mut anyone = app.browser();
+    let answer = anyone.get("/api/v1/services/local-test-dog/schema").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.headers["content-type"], "application/schema+json");
+    let schema: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    let answers = &schema["properties"]["answers"];
+    assert_eq!(answers["additionalProperties"], false);
+    assert_eq!(answers["properties"]["dogs"]["maxItems"], 3);
+    assert!(
+        answers["required"]
+            .as_array()
+            .unwrap()
+            .contains(&"owner_name".into())
+    );
+    let missing = anyone
+        .get("/api/v1/services/local-nothing-here/schema")
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.headers["content-type"], "application/problem+json");
+}
+
+/// A multipart post of text fields and files, as a browser sends it.
+async fn post_multipart(
+    browser: &mut support::Browser<'_>,
+    path: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, Vec<u8>)],
+) -> support::Answer {
+    let boundary = "----rathaus-test-boundary-4711";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (name, file_name, content) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    browser
+        .send(
+            http::Request::post(path)
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await
+}
+
+async fn to_keeping_step(app: &App) -> (support::Browser<'_>, String) {
+    let mut anna = signed_in(app).await;
+    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
+    let owner = post(
+        &mut anna,
+        "/services/local-test-dog/form/owner",
+        &owner_fields(&csrf),
+    )
+    .await;
+    assert_eq!(owner.status, StatusCode::SEE_OTHER);
+    let dogs = vec![
+        ("csrf", csrf.clone()),
+        ("step", "dogs".into()),
+        ("action", "next".into()),
+        ("dogs.count", "1".into()),
+        ("dogs.0.dog_name", "Bello".into()),
+        ("dogs.0.breed", "mixed".into()),
+    ];
+    let answer = post(&mut anna, "/services/local-test-dog/form/dogs", &dogs).await;
+    assert_eq!(answer.location(), "/services/local-test-dog/form/keeping");
+    (anna, csrf)
+}
+
+#[tokio::test]
+async fn u1_uploads_are_checked_by_content_size_and_count() {
+    let app = App::new().await;
+    let (mut anna, csrf) = to_keeping_step(&app).await;
+    let path = "/services/local-test-dog/form/keeping";
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("step", "keeping"),
+        ("action", "next"),
+        ("since", "2026-06-01"),
+    ];
+    let pdf = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n%%EOF\n".to_vec();
+
+    // A text file named .pdf: refused by its content.
+    let fake = post_multipart(
+        &mut anna,
+        path,
+        &fields,
+        &[("insurance_proof", "police.pdf", b"just text".to_vec())],
+    )
+    .await;
+    assert_eq!(
+        fake.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        fake.body
+    );
+    assert!(fake.body.contains("der Inhalt zählt"), "{}", fake.body);
+
+    // Larger than the field's 1 MB, though within the portal's upload limit.
+    let mut big = pdf.clone();
+    big.resize(1024 * 1024 + 10, b' ');
+    let large = post_multipart(
+        &mut anna,
+        path,
+        &fields,
+        &[("insurance_proof", "gross.pdf", big)],
+    )
+    .await;
+    assert_eq!(large.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(large.body.contains("größer als 1 MB"), "{}", large.body);
+
+    // Three files where two are allowed.
+    let three = vec![
+        ("insurance_proof", "../../etc/a.pdf", pdf.clone()),
+        ("insurance_proof", "b.pdf", pdf.clone()),
+        ("insurance_proof", "c.pdf", pdf.clone()),
+    ];
+    let many = post_multipart(&mut anna, path, &fields, &three).await;
+    assert_eq!(many.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(many.body.contains("höchstens 2 Dateien"), "{}", many.body);
+
+    // The two that fit were kept (nothing typed or uploaded is lost on a message), with the
+    // path stripped from the name; going on without new files now works.
+    let ok = post_multipart(&mut anna, path, &fields, &[]).await;
+    assert_eq!(
+        ok.location(),
+        "/services/local-test-dog/review",
+        "{}",
+        ok.body
+    );
+    let review = anna.get("/services/local-test-dog/review").await;
+    assert!(review.body.contains("a.pdf"), "{}", review.body);
+    assert!(review.body.contains("b.pdf"), "{}", review.body);
+    assert!(!review.body.contains("c.pdf"), "{}", review.body);
+    assert!(!review.body.contains("../"), "{}", review.body);
+}
+
+#[tokio::test]
+async fn v2_an_oversized_post_is_refused_quickly() {
+    let app = App::new().await;
+    let mut anna = signed_in(&app).await;
+    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let answer = anna
+        .post(
+            "/services/local-test-dog/form/owner",
+            &[
+                ("csrf", &csrf),
+                ("step", "owner"),
+                ("owner_name.given_names", &huge),
+            ],
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+}

@@ -11,7 +11,6 @@ use http::{HeaderName, HeaderValue, StatusCode, header};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -24,6 +23,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct LayerOptions {
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
+    /// Largest accepted `multipart/form-data` body (forms with uploads), in bytes.
+    pub upload_limit_bytes: usize,
     /// Longest accepted path plus query; longer URLs get 414.
     pub max_uri_bytes: usize,
     /// Send HSTS (only when the site is served over TLS, directly or behind a proxy).
@@ -35,6 +36,7 @@ impl Default for LayerOptions {
         Self {
             request_timeout: Duration::from_secs(30),
             body_limit_bytes: 1024 * 1024,
+            upload_limit_bytes: 64 * 1024 * 1024,
             max_uri_bytes: 16 * 1024,
             hsts: false,
         }
@@ -50,7 +52,13 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
     options: &LayerOptions,
 ) -> Router<S> {
     let max_uri = options.max_uri_bytes;
+    let (normal, upload) = (options.body_limit_bytes, options.upload_limit_bytes);
     let router = router
+        // The limit below replaces axum's per-extractor default of 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(move |req: Request, next: Next| {
+            limit_body(req, next, normal, upload)
+        }))
         .layer(middleware::from_fn(record_metrics))
         .layer(middleware::from_fn(move |req: Request, next: Next| {
             limit_uri(req, next, max_uri)
@@ -73,7 +81,6 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
             }))
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(CatchPanicLayer::custom(|_| internal_error_response()))
-            .layer(RequestBodyLimitLayer::new(options.body_limit_bytes))
             .layer(CompressionLayer::new())
             .layer(header_layer(header::CONTENT_SECURITY_POLICY, CSP))
             .layer(header_layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
@@ -105,6 +112,33 @@ fn internal_error_response() -> Response {
         ),
     )
         .into_response()
+}
+
+/// Caps the body: `normal` for everything, `upload` for multipart forms with files. A declared
+/// length above the cap is refused before reading; a body that grows past it while being read
+/// makes the extractor answer 413.
+async fn limit_body(req: Request, next: Next, normal: usize, upload: usize) -> Response {
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let limit = if multipart {
+        upload.max(normal)
+    } else {
+        normal
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
 }
 
 async fn limit_uri(req: Request, next: Next, max: usize) -> Response {

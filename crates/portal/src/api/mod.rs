@@ -13,6 +13,7 @@ pub(crate) fn routes(routes: Routes) -> Routes {
     routes
         .public("/api/v1/services", get(services::list))
         .public("/api/v1/services/{id}", get(services::detail))
+        .public("/api/v1/services/{id}/schema", get(services::schema))
         .public("/api/v1/responsibility", get(services::responsibility))
         .public("/api/v1/life-situations", get(services::life_situations))
         .public("/api/v1/openapi.json", get(openapi))

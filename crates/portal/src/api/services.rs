@@ -374,3 +374,29 @@ pub async fn life_situations(
             .collect(),
     ))
 }
+
+/// `GET /api/v1/services/{id}/schema`: the JSON Schema of the submission document an
+/// authority receives for this service, derived from its form definition.
+pub async fn schema(
+    State(state): State<PortalState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<axum::response::Response, ApiError> {
+    let key = parse_id(id)?;
+    let entry = state
+        .catalog
+        .get(&key)
+        .ok_or_else(|| ApiError::not_found(format!("no service with id {key}")))?;
+    let (Some(definition), Some(form)) = (entry.definition.as_deref(), entry.form.as_deref())
+    else {
+        return Err(ApiError::not_found(format!(
+            "the service {key} has no online form, so it has no submission schema"
+        )));
+    };
+    let schema = rathaus_forms::schema::submission_schema(&key, definition.name.de(), form);
+    let mut response = axum::response::IntoResponse::into_response(Json(schema));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/schema+json"),
+    );
+    Ok(response)
+}
