@@ -65,7 +65,7 @@ export async function startDemo() {
 
   try {
     const urls = await readUrls(child, exited, () => stderr);
-    return { ...urls, stop };
+    return { ...urls, dataDir, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,0 +1,163 @@
+// An online application end to end in the browser, without JavaScript: register, confirm the
+// address from the demo's mail folder, sign in, fill in the dog registration (a flagship
+// service at level `basic`) step by step, review, submit, download the receipt, and see the
+// application delivered to the authority node. Every signed-in page on the way is checked
+// with axe (WCAG 2.1 AA).
+
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { formatViolations, runAxe } from '../lib/axe.js';
+import { newContext, saveFailureScreenshot } from '../lib/browser.js';
+import { env } from '../lib/env.js';
+
+const DOG_REGISTRATION = '99110009104000';
+const EMAIL = `hund-${Date.now()}@example.org`;
+const PASSWORD = 'Ein langer Satz als Passwort';
+
+/** The confirmation link of the newest confirm mail, decoded from quoted-printable. */
+function confirmLink(dataDir) {
+  const dir = path.join(dataDir, 'mail');
+  const files = readdirSync(dir).filter((f) => f.endsWith('-confirm.eml')).sort();
+  assert.ok(files.length > 0, 'a confirmation mail was written');
+  const raw = readFileSync(path.join(dir, files[files.length - 1]), 'utf8')
+    .replace(/=\r?\n/g, '')
+    .replace(/=3D/g, '=');
+  const m = /(https?:\/\/[^\s"<>]+\/account\/confirm\?token=[A-Za-z0-9_-]+)/.exec(raw);
+  assert.ok(m, 'the mail contains the confirmation link');
+  return m[1];
+}
+
+/**
+ * Runs axe on the page's URL in a second, JavaScript-enabled context with the same cookies:
+ * axe needs scripts, the journey itself runs without them.
+ */
+async function expectAccessible(page, what) {
+  const checker = await newContext(env.browser, 'de');
+  try {
+    await checker.addCookies(await page.context().cookies());
+    const view = await checker.newPage();
+    await view.goto(page.url());
+    const violations = await runAxe(view);
+    assert.equal(violations.length, 0, `${what}: ${formatViolations(violations)}`);
+  } finally {
+    await checker.close();
+  }
+}
+
+async function submitStep(page, fields, what) {
+  for (const [name, value] of Object.entries(fields)) {
+    const input = page.locator(`[name="${name}"]`);
+    const type = await input.first().getAttribute('type');
+    if (type === 'radio' || type === 'checkbox') {
+      await page.locator(`[name="${name}"][value="${value}"]`).check();
+    } else {
+      await input.fill(value);
+    }
+  }
+  await expectAccessible(page, what);
+  await Promise.all([page.waitForLoadState('load'), page.locator('.form-actions button[value="next"]').click()]);
+}
+
+describe('online application: dog registration', { timeout: 120_000 }, () => {
+  let context;
+  let page;
+  before(async () => {
+    context = await newContext(env.browser, 'de', { javaScriptEnabled: false });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+  });
+  after(async () => {
+    await context?.close();
+  });
+
+  it('is completed, delivered and confirmed with a receipt', async () => {
+    try {
+      const portal = env.demo.portal;
+      await page.goto(`${portal}/account/register`);
+      await page.locator('#email').fill(EMAIL);
+      await page.locator('#password').fill(PASSWORD);
+      await Promise.all([page.waitForLoadState('load'), page.locator('form.account-form button[type="submit"]').click()]);
+      // Mails are written in the background.
+      let link;
+      for (let i = 0; i < 50 && !link; i++) {
+        try {
+          link = confirmLink(env.demo.dataDir);
+        } catch {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      assert.ok(link, 'confirmation mail');
+      await page.goto(link.replace(/^https?:\/\/[^/]+/, portal));
+      await Promise.all([page.waitForLoadState('load'), page.locator('main form button[type="submit"]').click()]);
+      await page.goto(`${portal}/account/sign-in`);
+      await page.locator('#email').fill(EMAIL);
+      await page.locator('#password').fill(PASSWORD);
+      await Promise.all([page.waitForURL(/\/account$/), page.locator('form.account-form button[type="submit"]').click()]);
+
+      await page.goto(`${portal}/services/${DOG_REGISTRATION}/apply`);
+      await Promise.all([page.waitForURL(/\/form\/owner$/), page.getByRole('link', { name: 'Antrag online starten' }).click()]);
+      assert.match(await page.locator('h1').innerText(), /\S/);
+
+      // A missing answer: the error summary links to the field.
+      await Promise.all([page.waitForLoadState('load'), page.locator('.form-actions button[value="next"]').click()]);
+      assert.equal(await page.locator('#error-summary').count(), 1, 'error summary shown');
+
+      await submitStep(page, {
+        'owner_name.given_names': 'Erika',
+        'owner_name.family_name': 'Mustermann',
+        owner_birth_date: '1964-08-12',
+        'owner_address.street': 'Kirchenallee',
+        'owner_address.house_number': '1',
+        'owner_address.postcode': '20099',
+        'owner_address.city': 'Hamburg',
+      }, 'owner step');
+      assert.match(page.url(), /\/form\/dog$/, 'on to the dog');
+      await submitStep(page, {
+        dog_name: 'Bello',
+        dog_sex: 'male',
+        breed: 'other',
+        breed_description: 'Labrador-Mischling',
+        dog_birth_date: '2024-01-15',
+        shoulder_height: '55',
+        chip_number: '276098106543210',
+        keeping_since: '2024-04-01',
+      }, 'dog step');
+      assert.match(page.url(), /\/form\/insurance$/, `on to the insurance: ${page.url()}`);
+      await submitStep(page, {
+        insurer: 'Hanseatische Tierhalter-Versicherung',
+        policy_number: 'TH-2024-77812',
+        insurance_meets_minimum: 'yes',
+      }, 'insurance step');
+      assert.match(page.url(), /\/review$/, `no dangerous-dog step for a Labrador: ${page.url()}`);
+
+      assert.ok((await page.locator('main').innerText()).includes('Labrador-Mischling'));
+      await expectAccessible(page, 'review page');
+      await page.locator('#declaration').check();
+      await Promise.all([page.waitForURL(/\/applications\/[A-Z0-9-]+$/), page.getByRole('button', { name: 'Antrag verbindlich absenden' }).click()]);
+      await expectAccessible(page, 'confirmation page');
+      const reference = page.url().split('/').pop();
+
+      const pdf = await context.request.get(`${portal}/applications/${reference}/receipt.pdf`);
+      assert.equal(pdf.status(), 200);
+      assert.equal(pdf.headers()['content-type'], 'application/pdf');
+      assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+
+      // The delivery worker is woken by the submit; the node acknowledges within seconds.
+      let status = '';
+      for (let i = 0; i < 40 && !status.includes('Zugestellt'); i++) {
+        await page.goto(`${portal}/applications`);
+        status = await page.locator('main').innerText();
+        if (!status.includes('Zugestellt')) await new Promise((r) => setTimeout(r, 500));
+      }
+      assert.ok(status.includes(reference), 'listed in the account');
+      assert.ok(status.includes('Zugestellt'), `delivered to the authority node: ${status}`);
+      await expectAccessible(page, 'applications page');
+    } catch (err) {
+      const shot = await saveFailureScreenshot(page, 'application-dog-registration');
+      err.message += `\nat ${page.url()}\nscreenshot: ${shot}`;
+      throw err;
+    }
+  });
+});
