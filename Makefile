@@ -35,6 +35,8 @@ lint:
 
 unit: postgres
 	DATABASE_URL=$(DATABASE_URL) cargo test --locked --workspace
+	# The fuzz targets' bodies over their seeds and proptest inputs, on stable (fuzz/README.md).
+	cargo test --locked --manifest-path fuzz/Cargo.toml
 
 ## Real-browser tests (tests/browser): Debian's Chromium driven by playwright-core, axe-core, both
 ## pinned by tests/browser/package-lock.json; they start their own `rathaus demo` on free ports.

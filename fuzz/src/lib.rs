@@ -152,3 +152,60 @@ impl Env for FuzzEnv {
         }
     }
 }
+
+/// A definition file: any text must give a form, nothing, or a located error — never a panic.
+pub fn definition(data: &[u8]) {
+    let source = String::from_utf8_lossy(data);
+    let path = std::path::Path::new("fuzz.toml");
+    if let Ok(Some(form)) = rathaus_forms::parse_form(path, &source) {
+        assert!(!form.steps.is_empty());
+    }
+}
+
+/// The small form every `form_post` input is posted to: a group, conditions, rules, a file.
+pub const POST_FORM: &str = include_str!("../seeds/post_form.toml");
+
+/// A form post: the input is split at `&` and `=` into name–value pairs (lossily decoded) and
+/// read against each step of [`POST_FORM`] with each action; the engine must answer with
+/// answers and messages or refuse the post, never panic, and never keep an undeclared name.
+pub fn form_post(data: &[u8]) {
+    use rathaus_forms::engine::{self, Action, Posted};
+    static FORM: std::sync::OnceLock<rathaus_forms::FormDefinition> = std::sync::OnceLock::new();
+    let form = FORM.get_or_init(|| {
+        rathaus_forms::parse_form(std::path::Path::new("post_form.toml"), POST_FORM)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("the post form of the fuzz crate does not parse"))
+    });
+    let text = String::from_utf8_lossy(data);
+    let pairs: Vec<(String, String)> = text
+        .split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    let posted = Posted::from_pairs(pairs);
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default();
+    let actions = [
+        Action::Next,
+        Action::Back,
+        Action::Add("people".into()),
+        Action::Remove("people".into(), 0),
+    ];
+    let mut answers = rathaus_forms::Answers::default();
+    for index in 0..form.steps.len() {
+        for action in &actions {
+            if let Ok(outcome) =
+                engine::read_step(form, index, &posted, Vec::new(), action, &answers, today)
+            {
+                for (name, _) in outcome.answers.iter() {
+                    assert!(form.field(name).is_some(), "undeclared answer {name}");
+                }
+                answers = outcome.answers;
+            }
+        }
+    }
+    let _ = engine::check_all(form, &answers, today);
+    let _ = answers.to_json();
+}

@@ -106,3 +106,40 @@ proptest! {
         rathaus_fuzz::expr(&input);
     }
 }
+
+#[test]
+fn definition_and_form_post_over_the_seeds_and_any_corpus() {
+    let definitions = inputs("seeds", "definition");
+    assert!(definitions.len() >= 2, "the definition seeds are missing");
+    for dir in ["seeds", "corpus", "artifacts"] {
+        for input in inputs(dir, "definition") {
+            rathaus_fuzz::definition(&input);
+        }
+        for input in inputs(dir, "form_post") {
+            rathaus_fuzz::form_post(&input);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn definition_never_panics(text in "\\PC{0,400}") {
+        rathaus_fuzz::definition(text.as_bytes());
+    }
+
+    #[test]
+    fn definition_never_panics_on_mutated_seeds(cut in 0usize..4000, insert in "[\\[\\]=\"{}a-z_.,\n 0-9]{0,20}") {
+        let seed = rathaus_fuzz::POST_FORM;
+        let at = seed.char_indices().map(|(i, _)| i).nth(cut % seed.chars().count()).unwrap_or(0);
+        let mutated = format!("{}{}{}", &seed[..at], insert, &seed[at..]);
+        rathaus_fuzz::definition(mutated.as_bytes());
+    }
+
+    #[test]
+    fn form_post_never_panics(pairs in vec(("(kind|people\\.[0-9]{1,2}\\.(person_name\\.(given_names|family_name)|born)|people\\.count|from|amount|account|home\\.(street|house_number|postcode|city)|topics|csrf|action|step|[a-z.]{1,12})", "\\PC{0,30}"), 0..30)) {
+        let body = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+        rathaus_fuzz::form_post(body.as_bytes());
+    }
+}
