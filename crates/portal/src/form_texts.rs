@@ -3,6 +3,7 @@
 #[derive(Debug)]
 pub struct FormTexts {
     pub start_button: &'static str,
+    pub form_coming: &'static str,
     pub sign_in_to_apply: &'static str,
     pub step_of: &'static str,
     pub progress_label: &'static str,
@@ -58,6 +59,7 @@ pub struct FormTexts {
     pub level_text: &'static str,
     pub level_yours: &'static str,
     pub level_how: &'static str,
+    pub level_raise: &'static str,
     pub draft_saved: &'static str,
     pub status_queued: &'static str,
     pub status_delivered: &'static str,
@@ -66,10 +68,12 @@ pub struct FormTexts {
     pub status_needs_information: &'static str,
     pub status_decided: &'static str,
     pub status_undeliverable: &'static str,
+    pub undeliverable_hint: &'static str,
 }
 
 pub static FORM_DE: FormTexts = FormTexts {
     start_button: "Antrag online starten",
+    form_coming: "Das Online-Formular für diese Leistung wird gerade eingerichtet. Bis dahin stellen Sie den Antrag bitte bei der zuständigen Stelle; die Kontaktdaten finden Sie auf der Seite der Leistung.",
     sign_in_to_apply: "Melden Sie sich mit Ihrem Servicekonto an, um den Antrag zu stellen.",
     step_of: "Schritt {n} von {total}",
     progress_label: "Fortschritt",
@@ -125,6 +129,7 @@ pub static FORM_DE: FormTexts = FormTexts {
     level_text: "Dieser Antrag verlangt das Vertrauensniveau „{required}“, damit niemand in Ihrem Namen handeln kann.",
     level_yours: "Ihr Servicekonto hat das Vertrauensniveau „{yours}“.",
     level_how: "Sie können das Vertrauensniveau in Ihrem Servicekonto erhöhen, zum Beispiel mit Ihrem Personalausweis oder einmalig persönlich bei einer Behörde. Danach kommen Sie hierher zurück.",
+    level_raise: "Vertrauensniveau jetzt erhöhen",
     draft_saved: "Ihre Angaben sind gespeichert.",
     status_queued: "Wird zugestellt",
     status_delivered: "Zugestellt",
@@ -133,10 +138,12 @@ pub static FORM_DE: FormTexts = FormTexts {
     status_needs_information: "Rückfrage",
     status_decided: "Entschieden",
     status_undeliverable: "Nicht zustellbar",
+    undeliverable_hint: "Wir konnten Ihren Antrag der zuständigen Stelle leider nicht zustellen. Bitte stellen Sie ihn auf anderem Weg, zum Beispiel schriftlich oder vor Ort; die Kontaktdaten finden Sie auf der Seite der Leistung.",
 };
 
 pub static FORM_EN: FormTexts = FormTexts {
     start_button: "Start the online application",
+    form_coming: "The online form for this service is being set up. Until then, please apply to the responsible office; its contact details are on the service's page.",
     sign_in_to_apply: "Sign in with your Servicekonto to apply.",
     step_of: "Step {n} of {total}",
     progress_label: "Progress",
@@ -192,6 +199,7 @@ pub static FORM_EN: FormTexts = FormTexts {
     level_text: "This application requires the level “{required}”, so that nobody can act in your name.",
     level_yours: "Your Servicekonto has the level “{yours}”.",
     level_how: "You can raise the level in your Servicekonto, for example with your German ID card or once in person at an office. Then come back here.",
+    level_raise: "Raise the level now",
     draft_saved: "Your answers have been saved.",
     status_queued: "Being delivered",
     status_delivered: "Delivered",
@@ -200,6 +208,7 @@ pub static FORM_EN: FormTexts = FormTexts {
     status_needs_information: "Question from the office",
     status_decided: "Decided",
     status_undeliverable: "Could not be delivered",
+    undeliverable_hint: "We could not deliver your application to the responsible office. Please apply another way, for example in writing or in person; the contact details are on the service's page.",
 };
 
 impl FormTexts {

@@ -32,9 +32,16 @@ pub struct PortalState {
     pub delivery_keys: Option<Arc<rathaus_seal::PrivateKeySet>>,
     /// Wakes the delivery worker after a submit, so nobody waits for its next round.
     pub delivery_wake: Arc<tokio::sync::Notify>,
+    /// Scans uploads for malware before they are accepted; `None` when not configured.
+    pub scanner: Option<Arc<dyn crate::scan::Scanner>>,
 }
 
 impl PortalState {
+    pub fn with_scanner(mut self, scanner: Arc<dyn crate::scan::Scanner>) -> Self {
+        self.scanner = Some(scanner);
+        self
+    }
+
     pub fn with_delivery_keys(mut self, keys: rathaus_seal::PrivateKeySet) -> Self {
         self.delivery_keys = Some(Arc::new(keys));
         self

@@ -459,3 +459,132 @@ async fn v2_an_oversized_post_is_refused_quickly() {
         .await;
     assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// A stand-in for `clamd` that speaks its INSTREAM protocol and finds the EICAR test string.
+async fn fake_clamd() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut command = [0u8; 10];
+                socket.read_exact(&mut command).await.unwrap();
+                assert_eq!(&command, b"zINSTREAM\0");
+                let mut content = Vec::new();
+                loop {
+                    let mut len = [0u8; 4];
+                    socket.read_exact(&mut len).await.unwrap();
+                    let len = u32::from_be_bytes(len) as usize;
+                    if len == 0 {
+                        break;
+                    }
+                    let mut chunk = vec![0; len];
+                    socket.read_exact(&mut chunk).await.unwrap();
+                    content.extend(chunk);
+                }
+                let eicar = b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE";
+                let reply = if content.windows(eicar.len()).any(|w| w == eicar) {
+                    "stream: Eicar-Test-Signature FOUND\0"
+                } else {
+                    "stream: OK\0"
+                };
+                socket.write_all(reply.as_bytes()).await.unwrap();
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test]
+async fn u1_the_virus_scanner_refuses_eicar_and_nothing_is_stored() {
+    let scanner = rathaus_portal::scan::Clamd {
+        address: fake_clamd().await,
+        timeout: std::time::Duration::from_secs(5),
+    };
+    let app = App::with(support::Options {
+        scanner: Some(std::sync::Arc::new(scanner)),
+        ..support::Options::default()
+    })
+    .await;
+    let (mut anna, csrf) = to_keeping_step(&app).await;
+    let path = "/services/local-test-dog/form/keeping";
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("step", "keeping"),
+        ("action", "next"),
+        ("since", "2026-06-01"),
+    ];
+    let mut infected = b"%PDF-1.7\n".to_vec();
+    infected.extend_from_slice(
+        br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    );
+    let answer = post_multipart(
+        &mut anna,
+        path,
+        &fields,
+        &[("insurance_proof", "eicar.pdf", infected)],
+    )
+    .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.body
+    );
+    assert!(answer.body.contains("Schadsoftware"), "{}", answer.body);
+    let clean = b"%PDF-1.7\n%%EOF\n".to_vec();
+    let ok = post_multipart(
+        &mut anna,
+        path,
+        &fields,
+        &[("insurance_proof", "police.pdf", clean)],
+    )
+    .await;
+    assert_eq!(
+        ok.location(),
+        "/services/local-test-dog/review",
+        "{}",
+        ok.body
+    );
+    let review = anna.get("/services/local-test-dog/review").await;
+    assert!(review.body.contains("police.pdf"));
+    assert!(!review.body.contains("eicar.pdf"));
+}
+
+#[tokio::test]
+async fn r1_drafts_expire_and_the_job_deletes_them_with_their_files() {
+    let app = App::new().await;
+    let (mut anna, csrf) = to_keeping_step(&app).await;
+    let pdf = b"%PDF-1.7\n%%EOF\n".to_vec();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("step", "keeping"),
+        ("action", "save"),
+        ("since", "2026-06-01"),
+    ];
+    let saved = post_multipart(
+        &mut anna,
+        "/services/local-test-dog/form/keeping",
+        &fields,
+        &[("insurance_proof", "police.pdf", pdf)],
+    )
+    .await;
+    assert_eq!(saved.location(), "/applications?saved=1");
+    let listed = anna.get("/applications?saved=1").await;
+    assert!(listed.body.contains("Testhund anmelden"), "{}", listed.body);
+    let now = rathaus_web::Clock::now(&app.clock);
+    let id = account(&app).await;
+    assert_eq!(app.store.drafts(&id, now).await.unwrap().len(), 1);
+
+    // Thirty days later the draft is past its retention: invisible at once, deleted by the job.
+    app.advance(chrono::Duration::days(30) + chrono::Duration::minutes(1));
+    let now = rathaus_web::Clock::now(&app.clock);
+    assert!(app.store.drafts(&id, now).await.unwrap().is_empty());
+    let report = app.store.purge_expired(now).await.unwrap();
+    assert_eq!(report.drafts, 1);
+    // Signing in again (the session has ended) starts the form afresh.
+    anna.sign_in("anna@example.org", support::PASSWORD).await;
+    let start = anna.get(FORM).await;
+    assert_eq!(start.location(), "/services/local-test-dog/form/owner");
+}

@@ -6,6 +6,7 @@
 //! `/services/{id}/review`, `/services/{id}/submit`, `/services/{id}/discard`,
 //! `/applications`, `/applications/{reference}`, `/applications/{reference}/receipt.pdf`.
 
+pub mod scan;
 mod steps;
 mod submit;
 pub(crate) mod vault;

@@ -61,6 +61,8 @@ struct LevelPage<'a> {
     service_href: String,
     text: String,
     yours: String,
+    /// The account's level page, which returns to this form afterwards.
+    raise_href: String,
 }
 
 /// Answers 403 with an explanation when the session's level is below the service's.
@@ -89,6 +91,10 @@ pub(crate) fn level_gate(
             yours: f
                 .level_yours
                 .replace("{yours}", user.session.level.label(lang)),
+            raise_href: format!(
+                "/account/level?return_to={}",
+                crate::pages::encode(&format!("/services/{}/form", service.key))
+            ),
         },
         [],
     ))
@@ -332,7 +338,9 @@ pub async fn post(
     if !engine::may_open(&service.form, index, &draft.answers, &draft.progress, today) {
         return see_other(&resume_href(&state, &service, &draft));
     }
-    // Malware scanning of `uploads` happens here once a scanner is configured (see docs).
+    // Every upload passes the malware scanner first (U1); an infected file, or one that
+    // could not be checked, never reaches the draft.
+    let (uploads, scan_errors) = scan_uploads(&state, &service, index, uploads).await;
     let outcome = match engine::read_step(
         &service.form,
         index,
@@ -350,6 +358,12 @@ pub async fn post(
         }
     };
 
+    let mut outcome = outcome;
+    // The scanner's message replaces a "file missing" for the same input.
+    outcome
+        .errors
+        .retain(|e| !scan_errors.iter().any(|s| s.input == e.input));
+    outcome.errors.extend(scan_errors);
     // Store new files before the draft that refers to them, so a crash leaves at worst an
     // orphan file (deleted with the draft), never a reference to nothing.
     let sealer = vault(&state);
@@ -444,4 +458,76 @@ fn values_first<'a>(posted: &'a Posted, name: &str) -> &'a str {
         .get(name)
         .and_then(|v| v.first())
         .map_or("", String::as_str)
+}
+
+/// Scans each non-empty upload; returns the clean ones and a message for each refused one.
+async fn scan_uploads(
+    state: &PortalState,
+    service: &OnlineService,
+    index: usize,
+    uploads: Vec<Upload>,
+) -> (Vec<Upload>, Vec<FieldError>) {
+    let Some(scanner) = &state.scanner else {
+        return (uploads, Vec::new());
+    };
+    let mut clean = Vec::with_capacity(uploads.len());
+    let mut errors = Vec::new();
+    for upload in uploads {
+        if upload.content.is_empty() {
+            clean.push(upload);
+            continue;
+        }
+        let label = field_label(service, index, &upload.input);
+        match scanner.scan(&upload.content).await {
+            Ok(crate::scan::Verdict::Clean) => clean.push(upload),
+            Ok(crate::scan::Verdict::Infected(name)) => {
+                tracing::warn!(service = %service.key, signature = %name, "an uploaded file was refused by the virus scanner");
+                errors.push(FieldError {
+                    input: upload.input,
+                    message: rathaus_forms::Msg {
+                        de: format!(
+                            "Die Datei für „{}“ enthält Schadsoftware und wurde nicht angenommen.",
+                            label.0
+                        ),
+                        en: format!(
+                            "The file for “{}” contains malware and was not accepted.",
+                            label.1
+                        ),
+                    },
+                });
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "uploads cannot be scanned");
+                errors.push(FieldError {
+                    input: upload.input,
+                    message: rathaus_forms::Msg {
+                        de: format!("Die Datei für „{}“ konnte gerade nicht auf Schadsoftware geprüft werden. Bitte versuchen Sie es in einigen Minuten noch einmal.", label.0),
+                        en: format!("The file for “{}” could not be checked for malware just now. Please try again in a few minutes.", label.1),
+                    },
+                });
+            }
+        }
+    }
+    (clean, errors)
+}
+
+/// The German and English label of the field an input belongs to.
+fn field_label(service: &OnlineService, index: usize, input: &str) -> (String, String) {
+    let name = input.rsplit('.').next().unwrap_or(input);
+    let step = &service.form.steps[index];
+    let field = step.fields.iter().find_map(|f| {
+        if f.name.as_str() == name {
+            return Some(f);
+        }
+        match &f.kind {
+            rathaus_forms::FieldKind::Group { fields, .. } => {
+                fields.iter().find(|g| g.name.as_str() == name)
+            }
+            _ => None,
+        }
+    });
+    field.map_or_else(
+        || (name.to_owned(), name.to_owned()),
+        |f| (f.label.de().to_owned(), f.label.en().to_owned()),
+    )
 }

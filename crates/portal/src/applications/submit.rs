@@ -633,6 +633,8 @@ struct DonePage<'a> {
     submitted: String,
     status: &'static str,
     receipt: bool,
+    undeliverable: bool,
+    service_href: String,
 }
 
 pub async fn done(
@@ -669,6 +671,8 @@ pub async fn done(
             submitted: when(application.submitted_at, lang),
             status: f.status(application.status),
             receipt,
+            undeliverable: application.status == rathaus_store::ApplicationStatus::Undeliverable,
+            service_href: format!("/services/{}", application.service_key),
         },
         [],
     )
