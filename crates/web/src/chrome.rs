@@ -33,6 +33,10 @@ pub struct FrameTexts {
     pub demo_notice: &'static str,
     pub error_reference: &'static str,
     pub back_to_start: &'static str,
+    pub session_warning_title: &'static str,
+    pub session_warning_text: &'static str,
+    pub session_stay: &'static str,
+    pub session_leave: &'static str,
 }
 
 pub static FRAME_DE: FrameTexts = FrameTexts {
@@ -46,6 +50,10 @@ pub static FRAME_DE: FrameTexts = FrameTexts {
     demo_notice: "Demonstrationsumgebung der Software rathaus – keine offizielle Website einer Behörde.",
     error_reference: "Fehlerkennung",
     back_to_start: "Zur Startseite",
+    session_warning_title: "Sind Sie noch da?",
+    session_warning_text: "Zu Ihrem Schutz werden Sie in 2 Minuten abgemeldet, weil Sie eine Weile nichts getan haben. Gespeicherte Angaben bleiben erhalten.",
+    session_stay: "Angemeldet bleiben",
+    session_leave: "Zum Servicekonto",
 };
 
 pub static FRAME_EN: FrameTexts = FrameTexts {
@@ -59,6 +67,10 @@ pub static FRAME_EN: FrameTexts = FrameTexts {
     demo_notice: "Demonstration environment of the rathaus software – not an official website of any authority.",
     error_reference: "Error reference",
     back_to_start: "Back to the start page",
+    session_warning_title: "Are you still there?",
+    session_warning_text: "To protect you, you will be signed out in 2 minutes because you have not done anything for a while. Saved answers are kept.",
+    session_stay: "Stay signed in",
+    session_leave: "Go to your Servicekonto",
 };
 
 /// Everything the layout template needs.
@@ -74,6 +86,9 @@ pub struct Chrome {
     /// A last navigation entry that depends on the visitor (the portal's "Sign in" or "My
     /// account").
     pub account_link: Option<&'static NavLink>,
+    /// For a signed-in visitor, the idle timeout in seconds: the page then warns two minutes
+    /// before it (with JavaScript; without it, the server's timeout holds all the same).
+    pub session_idle_secs: Option<u64>,
 }
 
 /// A navigation entry known at compile time.
@@ -109,6 +124,7 @@ impl Chrome {
             },
             path: path.to_owned(),
             account_link: None,
+            session_idle_secs: None,
         }
     }
 

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatViolations, runAxe } from '../lib/axe.js';
-import { newContext, saveFailureScreenshot } from '../lib/browser.js';
+import { ARTIFACTS, newContext, saveFailureScreenshot } from '../lib/browser.js';
 import { env } from '../lib/env.js';
 
 const DOG_REGISTRATION = '99110009104000';
@@ -103,6 +103,8 @@ describe('online application: dog registration', { timeout: 120_000 }, () => {
       // A missing answer: the error summary links to the field.
       await Promise.all([page.waitForLoadState('load'), page.locator('.form-actions button[value="next"]').click()]);
       assert.equal(await page.locator('#error-summary').count(), 1, 'error summary shown');
+      // For people reviewing the look: the artifacts folder is kept after a run.
+      await page.screenshot({ path: path.join(ARTIFACTS, 'application-step-errors.png'), fullPage: true });
 
       await submitStep(page, {
         'owner_name.given_names': 'Erika',
@@ -133,6 +135,7 @@ describe('online application: dog registration', { timeout: 120_000 }, () => {
       assert.match(page.url(), /\/review$/, `no dangerous-dog step for a Labrador: ${page.url()}`);
 
       assert.ok((await page.locator('main').innerText()).includes('Labrador-Mischling'));
+      await page.screenshot({ path: path.join(ARTIFACTS, 'application-review.png'), fullPage: true });
       await expectAccessible(page, 'review page');
       await page.locator('#declaration').check();
       await Promise.all([page.waitForURL(/\/applications\/[A-Z0-9-]+$/), page.getByRole('button', { name: 'Antrag verbindlich absenden' }).click()]);
