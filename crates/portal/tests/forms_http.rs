@@ -588,3 +588,54 @@ async fn r1_drafts_expire_and_the_job_deletes_them_with_their_files() {
     let start = anna.get(FORM).await;
     assert_eq!(start.location(), "/services/local-test-dog/form/owner");
 }
+
+#[tokio::test]
+async fn a_tampered_hidden_field_changes_nothing_it_should_not() {
+    let app = App::new().await;
+    let mut anna = signed_in(&app).await;
+    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
+    let owner = post(
+        &mut anna,
+        "/services/local-test-dog/form/owner",
+        &owner_fields(&csrf),
+    )
+    .await;
+    assert_eq!(owner.status, StatusCode::SEE_OTHER);
+    // The group's hidden entry count claims 999 entries: at most `max_items` (3) are read.
+    let dogs = vec![
+        ("csrf", csrf.clone()),
+        ("step", "keeping".into()),
+        ("action", "next".into()),
+        ("dogs.count", "999".into()),
+        ("dogs.0.dog_name", "Bello".into()),
+        ("dogs.0.breed", "mixed".into()),
+    ];
+    let answer = post(&mut anna, "/services/local-test-dog/form/dogs", &dogs).await;
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.body
+    );
+    assert_eq!(
+        answer
+            .body
+            .matches("class=\"kern-fieldset form-item\"")
+            .count(),
+        3
+    );
+    // An entry index beyond the group's limit is not a field of this form.
+    let beyond = vec![
+        ("csrf", csrf.clone()),
+        ("step", "dogs".into()),
+        ("action", "next".into()),
+        ("dogs.count", "1".into()),
+        ("dogs.7.dog_name", "Bello".into()),
+    ];
+    let answer = post(&mut anna, "/services/local-test-dog/form/dogs", &beyond).await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    // The hidden `step` names another step than the URL: the URL decides, the step is not
+    // skipped.
+    let answer = anna.get("/services/local-test-dog/form/keeping").await;
+    assert_eq!(answer.location(), "/services/local-test-dog/form/dogs");
+}
