@@ -1,12 +1,16 @@
 //! The authority node: a separate process with its own database, hosting one or more
 //! authorities of a tenant. Applications are delivered here and stored only here (DESIGN.md R3).
-//! This crate starts with the node's identity, its public start page, health and metrics; the
-//! delivery endpoint and the back office build on it.
+//! This crate starts with the node's identity, its public start page, health and metrics; on it
+//! build the delivery endpoint ([`delivery`]), the clerks' back office ([`back_office`]) and the
+//! status back channel to the portal ([`status`]).
 
+pub mod back_office;
 mod delivery;
+pub mod status;
 
 use std::sync::Arc;
 
+pub use back_office::{BackOffice, BackOfficeSettings, ServiceForm, ServiceForms};
 pub use delivery::DeliveryKeys;
 
 use askama::Template;
@@ -32,6 +36,12 @@ pub struct NodeState {
     pub site: Arc<SiteInfo>,
     /// Keys to receive applications; without them the delivery endpoint answers 503.
     pub delivery: Option<DeliveryKeys>,
+    /// The clerks' back office; without it its pages answer 503.
+    pub back_office: Option<Arc<BackOffice>>,
+    /// The portal's address, where status changes are sent (`authority.portal_url`).
+    pub portal_url: Option<String>,
+    /// Wakes the status sender after a status change, so the citizen learns of it at once.
+    pub status_wake: Arc<tokio::sync::Notify>,
 }
 
 /// Why a node could not start.
@@ -90,7 +100,16 @@ impl NodeState {
             store,
             site: Arc::new(site),
             delivery: None,
+            back_office: None,
+            portal_url: portal_url.map(|url| url.trim_end_matches('/').to_owned()),
+            status_wake: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Enables the clerks' back office.
+    pub fn with_back_office(mut self, back_office: BackOffice) -> Self {
+        self.back_office = Some(Arc::new(back_office));
+        self
     }
 
     /// Enables receiving applications with the node's own keys and the portal's pinned keys.
@@ -107,6 +126,7 @@ pub fn router(state: NodeState, assets: &Assets, options: &LayerOptions) -> Rout
         .route("/readyz", get(readyz))
         .route("/metrics", get(rathaus_web::metrics::render))
         .route("/api/v1/deliveries", axum::routing::post(delivery::receive))
+        .merge(back_office::routes())
         .fallback(not_found)
         .with_state(state);
     rathaus_web::layers::apply(app.merge(assets.router()), options)

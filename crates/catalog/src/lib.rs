@@ -65,6 +65,11 @@ pub struct Catalog {
     index: SearchIndex,
 }
 
+/// Whether a query is searched in the full-text index (costly) rather than browsed (cheap).
+pub fn is_full_text(query: &str) -> bool {
+    query.chars().any(char::is_alphanumeric)
+}
+
 impl Catalog {
     /// Loads definitions from `services_dir` (all must be valid) and, optionally, a national
     /// catalogue export; definitions enrich catalogue rows that share their LeiKa key.
@@ -199,21 +204,37 @@ impl Catalog {
         offset: usize,
         limit: usize,
     ) -> SearchResults<'_> {
-        if query.chars().any(char::is_alphanumeric) {
-            let hits = self
-                .index
-                .search(query, lang, life_situation, offset, limit);
-            return SearchResults {
-                items: hits
-                    .entries
-                    .iter()
-                    .filter_map(|&i| self.entries.get(i))
-                    .collect(),
-                total: hits.total,
-                facets: hits.facets,
-            };
+        if is_full_text(query) {
+            let hits = self.full_text(query, lang, life_situation, offset, limit);
+            return self.results_of(hits);
         }
         self.browse(lang, life_situation, offset, limit)
+    }
+
+    /// The full-text part of [`Catalog::search`], returning positions instead of references so
+    /// that it can run on another thread; [`Catalog::results_of`] turns them into entries.
+    pub fn full_text(
+        &self,
+        query: &str,
+        lang: Lang,
+        life_situation: Option<LifeSituation>,
+        offset: usize,
+        limit: usize,
+    ) -> Hits {
+        self.index
+            .search(query, lang, life_situation, offset, limit)
+    }
+
+    pub fn results_of(&self, hits: Hits) -> SearchResults<'_> {
+        SearchResults {
+            items: hits
+                .entries
+                .iter()
+                .filter_map(|&i| self.entries.get(i))
+                .collect(),
+            total: hits.total,
+            facets: hits.facets,
+        }
     }
 
     fn browse(

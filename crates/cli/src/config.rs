@@ -16,6 +16,10 @@ pub struct Config {
     pub catalog: CatalogConfig,
     pub mail: MailConfig,
     pub log: LogConfig,
+    /// The eID service (OpenID Connect) that raises accounts to level `high`; without it the
+    /// portal says that eID sign-in is not set up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eid: Option<EidConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -31,6 +35,10 @@ pub struct PortalConfig {
     pub request_timeout_secs: u64,
     /// Largest accepted request body, in bytes.
     pub body_limit_bytes: usize,
+    /// Largest accepted form post with uploads (multipart), in bytes.
+    pub upload_limit_bytes: usize,
+    /// `host:port` of a ClamAV `clamd` that scans every upload; empty: uploads are not scanned.
+    pub clamd_address: String,
     /// Maximum database connections of this process.
     pub max_connections: u32,
     /// A session ends after this many minutes without a request.
@@ -47,6 +55,9 @@ pub struct PortalConfig {
     pub password_workers: usize,
     /// How long a sign-in waits for a free password worker before it gets 429, in milliseconds.
     pub password_wait_ms: u64,
+    /// The portal's private key file for signing deliveries (`rathaus keys generate --owner
+    /// portal`). Without it, submitted applications wait in the outbox.
+    pub keys_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -57,8 +68,18 @@ pub struct AuthorityConfig {
     pub listen: SocketAddr,
     pub database_url: String,
     pub request_timeout_secs: u64,
-    /// The portal's public address; the node's pages link its imprint and privacy notice.
+    /// The portal's public address; the node's pages link its imprint and privacy notice, and
+    /// status changes of cases are sent to it.
     pub portal_url: Option<String>,
+    /// This node's private key file (`rathaus keys generate`); needed to receive applications.
+    pub keys_file: Option<PathBuf>,
+    /// The portal's public key file, pinned: only deliveries it signed are accepted.
+    pub portal_keys_file: Option<PathBuf>,
+    /// Largest accepted request body, in bytes; deliveries carry the attachments.
+    pub body_limit_bytes: usize,
+    /// `Secure` back-office cookies with the `__Host-` prefix; off only for a node served over
+    /// plain HTTP on this machine (the demo).
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -86,6 +107,44 @@ pub struct MailConfig {
     pub dir: PathBuf,
 }
 
+/// `[eid]`: the portal as a relying party of an OpenID Connect provider for the German eID.
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EidConfig {
+    /// The provider's issuer URL (its discovery document is below it); https, or http on this
+    /// machine only.
+    pub issuer: String,
+    pub client_id: String,
+    /// Never printed: `config show` and logs show `[redacted]`.
+    pub client_secret: String,
+    /// The callback registered at the provider; default `{portal.public_url}/account/level/eid/callback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_url: Option<String>,
+}
+
+impl std::fmt::Debug for EidConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EidConfig")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_url", &self.redirect_url)
+            .finish()
+    }
+}
+
+impl EidConfig {
+    /// The callback URL: the configured one, or the portal's own.
+    pub fn redirect_url(&self, public_url: &str) -> String {
+        self.redirect_url.clone().unwrap_or_else(|| {
+            format!(
+                "{}/account/level/eid/callback",
+                public_url.trim_end_matches('/')
+            )
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
@@ -111,6 +170,8 @@ impl Default for Config {
                 public_url: "http://127.0.0.1:8080".into(),
                 request_timeout_secs: 30,
                 body_limit_bytes: 1024 * 1024,
+                upload_limit_bytes: 64 * 1024 * 1024,
+                clamd_address: String::new(),
                 max_connections: 16,
                 session_idle_minutes: 30,
                 session_absolute_hours: 12,
@@ -118,6 +179,7 @@ impl Default for Config {
                 client_ip_header: String::new(),
                 password_workers: 0,
                 password_wait_ms: 500,
+                keys_file: None,
             },
             authority: AuthorityConfig {
                 node: None,
@@ -125,6 +187,10 @@ impl Default for Config {
                 database_url: "sqlite:data/authority.db".into(),
                 request_timeout_secs: 30,
                 portal_url: None,
+                keys_file: None,
+                portal_keys_file: None,
+                body_limit_bytes: 128 * 1024 * 1024,
+                secure_cookies: true,
             },
             catalog: CatalogConfig {
                 services_dir: "services".into(),
@@ -141,6 +207,7 @@ impl Default for Config {
                 filter: "info,tantivy=warn".into(),
                 format: LogFormat::Text,
             },
+            eid: None,
         }
     }
 }
@@ -229,11 +296,18 @@ impl Config {
              # [portal]     listen, database_url (sqlite:PATH or postgres://…), public_url (https:// enables\n\
              #              HSTS; links in mails start with it), request_timeout_secs, body_limit_bytes,\n\
              #              max_connections, session_idle_minutes, session_absolute_hours, secure_cookies,\n\
-             #              client_ip_header, password_workers (0 = one per CPU), password_wait_ms\n\
-             # [authority]  node (id from the tenant file), listen, database_url, request_timeout_secs\n\
+             #              client_ip_header, password_workers (0 = one per CPU), password_wait_ms,\n\
+             #              upload_limit_bytes, keys_file (signing keys for deliveries),\n\
+             #              clamd_address (host:port of ClamAV for uploads; empty = no scan)\n\
+             # [authority]  node (id from the tenant file), listen, database_url, request_timeout_secs,\n\
+             #              keys_file, portal_keys_file (pinned portal keys), body_limit_bytes,\n\
+             #              secure_cookies (back office; off only for plain HTTP on this machine)\n\
              # [catalog]    services_dir, tenant, catalogue (optional LeiKa CSV export), web_dir\n\
              # [mail]       smtp_url (empty: write .eml files into dir), from, dir\n\
-             # [log]        filter (e.g. \"info\"), format (\"text\" or \"json\")\n\n{body}"
+             # [log]        filter (e.g. \"info\"), format (\"text\" or \"json\")\n\
+             # [eid]        optional: issuer, client_id, client_secret, redirect_url (default: public_url +\n\
+             #              /account/level/eid/callback); the German eID through OpenID Connect, for level high.\n\
+             #              RATHAUS_EID__CLIENT_SECRET=… keeps the secret out of the file.\n\n{body}"
         )
     }
 }

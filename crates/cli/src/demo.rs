@@ -7,11 +7,12 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
+use rathaus_testidp::ClientRegistration;
 use rathaus_web::{Clock, SystemClock};
 use tokio::process::{Child, Command};
 
 use crate::DemoArgs;
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, EidConfig, LogFormat};
 use crate::serve::{apply_catalog_args, prepare_portal};
 
 /// How long a node may take to accept connections after it was started.
@@ -46,15 +47,65 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     config.mail.smtp_url.clear();
     config.mail.dir = args.data_dir.join("mail");
 
+    // Keys for encrypted delivery: made once per data directory (RSA 4096 takes seconds, so
+    // the sets are made in parallel), then reused.
+    let keys_dir = args.data_dir.join("keys");
+    let tenant_for_keys = crate::serve::load_tenant(&config.catalog.tenant)?;
+    let mut owners: Vec<String> = vec!["portal".into()];
+    owners.extend(tenant_for_keys.nodes.iter().map(|n| n.id.to_string()));
+    let mut jobs = Vec::new();
+    for owner in owners {
+        let path = keys_dir.join(format!("{owner}.json"));
+        jobs.push(tokio::task::spawn_blocking(move || {
+            crate::keys::ensure(&owner, &path).map(|keys| (owner, keys))
+        }));
+    }
+    let mut node_keys = Vec::new();
+    for job in jobs {
+        let (owner, keys) = job.await??;
+        if owner == "portal" {
+            config.portal.keys_file = Some(keys_dir.join("portal.json"));
+        } else {
+            node_keys.push((owner, keys.public()));
+        }
+    }
+
+    // The TEST identity provider, in-process on the next free port, so that level `high` can
+    // be reached in the demo (the portal is its only client).
+    let (idp_addr, after_idp) = next_free_port(portal_addr, portal_addr.port().saturating_add(1))?;
+    let idp_listener = rathaus_web::server::bind(idp_addr).await?;
+    let client = ClientRegistration {
+        client_id: "rathaus-demo-portal".to_owned(),
+        client_secret: rathaus_auth::SecretToken::generate()
+            .context("no random numbers for the test provider's client secret")?
+            .expose()
+            .to_owned(),
+        redirect_uri: format!("{}/account/level/eid/callback", config.portal.public_url),
+    };
+    let idp = crate::test_idp::provider(&format!("http://{idp_addr}"), client.clone())?;
+    config.eid = Some(EidConfig {
+        issuer: idp.issuer().to_owned(),
+        client_id: client.client_id,
+        client_secret: client.client_secret,
+        redirect_url: Some(client.redirect_uri),
+    });
+
     let prepared = prepare_portal(&config).await?;
+    for (node, public) in &node_keys {
+        crate::keys::pin(prepared.store.as_ref(), node, public).await?;
+    }
 
     let mut nodes: Vec<RunningNode> = Vec::new();
-    let mut next_port = portal_addr.port().saturating_add(1);
+    let mut next_port = after_idp;
+    // One clerk per authority in each node's database, on the first start (README: demo).
+    let clerk_hash = crate::clerk::demo_password_hash().await?;
     for node in &prepared.tenant.nodes {
         let (addr, following) = next_free_port(portal_addr, next_port)?;
         next_port = following;
         let database_url = sqlite_url(&nodes_dir.join(format!("{}.db", node.id)));
-        let child = spawn_node(&config, node.id.as_str(), addr, &database_url)?;
+        crate::clerk::ensure_demo_clerks(&database_url, &prepared.tenant, &node.id, &clerk_hash)
+            .await?;
+        let child = spawn_node(&config, node.id.as_str(), addr, &database_url, &keys_dir)?;
         nodes.push(RunningNode {
             id: node.id.to_string(),
             addr,
@@ -74,9 +125,16 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
             .context("cannot register the authority node")?;
     }
 
-    print_urls(portal_addr, &nodes, &args.data_dir);
+    print_urls(
+        portal_addr,
+        idp_addr,
+        &nodes,
+        &prepared.tenant,
+        &args.data_dir,
+    );
     let result = tokio::select! {
         served = rathaus_web::server::serve(listener, prepared.router, rathaus_web::server::shutdown_signal()) => served.map_err(Into::into),
+        idp_stopped = crate::test_idp::serve(&idp, idp_listener, std::future::pending()) => idp_stopped,
         exited = watch_nodes(&mut nodes) => exited,
     };
     for node in &mut nodes {
@@ -109,6 +167,7 @@ fn spawn_node(
     node: &str,
     addr: SocketAddr,
     database_url: &str,
+    keys_dir: &Path,
 ) -> anyhow::Result<Child> {
     let exe = std::env::current_exe()
         .context("cannot find the rathaus executable to start the authority nodes")?;
@@ -131,6 +190,14 @@ fn spawn_node(
             },
         ])
         .args(["--portal-url", &config.portal.public_url])
+        .arg("--keys")
+        .arg(keys_dir.join(format!("{node}.json")))
+        .arg("--portal-keys")
+        .arg(crate::keys::public_path(&keys_dir.join("portal.json")))
+        .arg("--services")
+        .arg(&config.catalog.services_dir)
+        // The demo serves plain HTTP on this machine: back-office cookies without `Secure`.
+        .env("RATHAUS_AUTHORITY__SECURE_COOKIES", "false")
         .arg("--exit-with-parent")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -190,14 +257,39 @@ async fn futures_select_all<F: std::future::Future + Unpin>(
 
 /// Prints where everything is. Write errors are ignored: whoever started the demo may have
 /// stopped reading its output (the integration tests do), which must not end the demo.
-fn print_urls(portal: SocketAddr, nodes: &[RunningNode], data_dir: &Path) {
+fn print_urls(
+    portal: SocketAddr,
+    idp: SocketAddr,
+    nodes: &[RunningNode],
+    tenant: &rathaus_domain::TenantDirectory,
+    data_dir: &Path,
+) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "rathaus demo is running (press Ctrl-C to stop).");
     let _ = writeln!(out, "  Portal: http://{portal}/");
     for node in nodes {
         let _ = writeln!(out, "  Authority node {}: http://{}/", node.id, node.addr);
+        // One example clerk per node; every authority has one (see the README).
+        if let Some(authority) = node
+            .id
+            .parse()
+            .ok()
+            .and_then(|id| tenant.authorities_on(&id).next())
+        {
+            let _ = writeln!(
+                out,
+                "    Back office: http://{}/back-office (clerk: {} / {})",
+                node.addr,
+                crate::clerk::demo_email(authority.id.as_str()),
+                crate::clerk::DEMO_PASSWORD
+            );
+        }
     }
+    let _ = writeln!(
+        out,
+        "  Test eID provider: http://{idp}/ (TEST identities, not a real eID; raise the level at http://{portal}/account/level)"
+    );
     let _ = writeln!(
         out,
         "  Mail: {} (every mail as an .eml file)",

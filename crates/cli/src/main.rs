@@ -1,9 +1,12 @@
 //! `rathaus`: one binary for the demo, the portal, authority nodes and service-definition tools.
 
 mod check;
+mod clerk;
 mod config;
 mod demo;
+mod keys;
 mod serve;
+mod test_idp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,12 +41,21 @@ enum Command {
     Portal(PortalArgs),
     /// Run an authority node for one node id of the tenant file.
     Authority(AuthorityArgs),
+    /// Run the TEST identity provider (OpenID Connect with the German eID test identities) for
+    /// one portal. Not a real eID service: anyone can pick any identity.
+    TestIdp(TestIdpArgs),
     /// Work with service definitions.
     #[command(subcommand)]
     Services(ServicesCommand),
     /// Show configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Create key pairs and pin authority nodes' public keys at the portal.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Clerk accounts for an authority node's back office.
+    #[command(subcommand)]
+    Clerk(clerk::ClerkCommand),
 }
 
 /// Where the catalogue comes from; shared by `demo` and `portal`.
@@ -105,14 +117,48 @@ struct AuthorityArgs {
     /// Directory with the web assets.
     #[arg(long, value_name = "DIR")]
     web_dir: Option<PathBuf>,
-    /// The portal's public address, for links to its legal pages (overrides
-    /// `authority.portal_url`).
+    /// Directory of service definitions, for the field labels in the back office (overrides
+    /// `catalog.services_dir`).
+    #[arg(long, value_name = "DIR")]
+    services: Option<PathBuf>,
+    /// The portal's public address, for links to its legal pages and where status changes are
+    /// sent (overrides `authority.portal_url`).
     #[arg(long, value_name = "URL")]
     portal_url: Option<String>,
+    /// This node's private key file (overrides `authority.keys_file`).
+    #[arg(long, value_name = "FILE")]
+    keys: Option<PathBuf>,
+    /// The portal's public key file (overrides `authority.portal_keys_file`).
+    #[arg(long, value_name = "FILE")]
+    portal_keys: Option<PathBuf>,
     /// Stop when the parent process ends: `rathaus demo` starts its nodes with this, so they
     /// end with the demo even when it is killed.
     #[arg(long, hide = true)]
     exit_with_parent: bool,
+}
+
+#[derive(Debug, Args)]
+struct TestIdpArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8090")]
+    listen: SocketAddr,
+    /// The issuer URL the portal is configured with (default: `http://` plus the listen address).
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    /// The portal's client id (`eid.client_id` of the portal).
+    #[arg(long, value_name = "ID", default_value = "rathaus-portal")]
+    client_id: String,
+    /// The portal's client secret (`eid.client_secret` of the portal).
+    #[arg(
+        long,
+        value_name = "SECRET",
+        env = "RATHAUS_TEST_IDP_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    client_secret: String,
+    /// The portal's callback, e.g. `http://127.0.0.1:8080/account/level/eid/callback`.
+    #[arg(long, value_name = "URL")]
+    redirect_url: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,12 +220,18 @@ fn main() -> ExitCode {
             shown.portal.database_url = rathaus_store::redact_url(&shown.portal.database_url);
             shown.authority.database_url = rathaus_store::redact_url(&shown.authority.database_url);
             shown.mail.smtp_url = rathaus_store::redact_url(&shown.mail.smtp_url);
+            if let Some(eid) = &mut shown.eid {
+                eid.client_secret = "[redacted]".to_owned();
+            }
             print!("{}", toml::to_string_pretty(&shown).unwrap_or_default());
             ExitCode::SUCCESS
         }
         Command::Demo(args) => run_async(&config, demo::run(config.clone(), args)),
+        Command::Keys(command) => run_async(&config, keys::run(config.clone(), command)),
+        Command::Clerk(command) => run_async(&config, clerk::run(config.clone(), command)),
         Command::Portal(args) => run_async(&config, serve::portal(config.clone(), args)),
         Command::Authority(args) => run_async(&config, serve::authority(config.clone(), args)),
+        Command::TestIdp(args) => run_async(&config, test_idp::run(args)),
     }
 }
 

@@ -111,10 +111,43 @@ pub async fn prepare_portal(config: &Config) -> anyhow::Result<PreparedPortal> {
         Arc::clone(&clock),
         accounts,
     );
+    let state = match eid_client(config)? {
+        Some(eid) => state.with_eid(eid),
+        None => state,
+    };
+    // Deliveries to the authority nodes: with the portal's signing keys the worker runs; without
+    // them applications wait in the outbox until the keys are configured.
+    let state = match &config.portal.keys_file {
+        Some(path) => {
+            let keys = rathaus_seal::read_private(path)?;
+            let state = state.with_delivery_keys(keys);
+            rathaus_portal::delivery::spawn_worker(
+                state.clone(),
+                rathaus_portal::delivery::DeliverySettings::default(),
+            );
+            state
+        }
+        None => {
+            tracing::warn!(
+                "no `portal.keys_file`: applications are kept in the outbox and not delivered"
+            );
+            state
+        }
+    };
+    let state = if config.portal.clamd_address.is_empty() {
+        tracing::warn!("no `portal.clamd_address`: uploads are not scanned for malware");
+        state
+    } else {
+        state.with_scanner(Arc::new(rathaus_portal::scan::Clamd {
+            address: config.portal.clamd_address.clone(),
+            timeout: Duration::from_secs(30),
+        }))
+    };
     spawn_housekeeping(Arc::clone(&store), clock, session_idle);
     let options = LayerOptions {
         request_timeout: Duration::from_secs(config.portal.request_timeout_secs.max(1)),
         body_limit_bytes: config.portal.body_limit_bytes,
+        upload_limit_bytes: config.portal.upload_limit_bytes,
         hsts: https,
         ..LayerOptions::default()
     };
@@ -189,10 +222,29 @@ async fn account_services(
     })
 }
 
-/// Every ten minutes, deletes ended sessions and sign-in failures older than an hour.
+/// The eID relying party from `[eid]`, if configured.
+fn eid_client(config: &Config) -> anyhow::Result<Option<rathaus_portal::EidClient>> {
+    let Some(eid) = &config.eid else {
+        tracing::info!("no [eid] configuration: raising the level with the eID is not offered");
+        return Ok(None);
+    };
+    let settings = rathaus_portal::EidSettings {
+        issuer: eid.issuer.clone(),
+        client_id: eid.client_id.clone(),
+        client_secret: eid.client_secret.clone(),
+        redirect_url: eid.redirect_url(&config.portal.public_url),
+    };
+    tracing::info!(issuer = %settings.issuer, redirect_url = %settings.redirect_url, "eID sign-in configured");
+    rathaus_portal::EidClient::new(settings)
+        .map(Some)
+        .map_err(|e| anyhow!("invalid [eid] configuration: {e}"))
+}
+
+/// Every minute: deletes ended sessions, old sign-in failures, expired drafts and receipts and
+/// old message nonces, and publishes the outbox gauges.
 fn spawn_housekeeping(store: Arc<dyn Store>, clock: Arc<dyn Clock>, idle: chrono::Duration) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
             let now = clock.now();
@@ -206,6 +258,39 @@ fn spawn_housekeeping(store: Arc<dyn Store>, clock: Arc<dyn Clock>, idle: chrono
                 .await
             {
                 tracing::warn!(%error, "could not delete old sign-in failures");
+            }
+            // R1: drafts past their retention and receipts past their 24 hours.
+            match store.purge_expired(now).await {
+                Ok(report) if report.drafts + report.receipts > 0 => tracing::info!(
+                    drafts = report.drafts,
+                    receipts = report.receipts,
+                    "expired drafts and receipts deleted"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "could not delete expired drafts"),
+            }
+            if let Err(error) = store.purge_nonces(now - chrono::Duration::hours(1)).await {
+                tracing::warn!(%error, "could not delete old message nonces");
+            }
+            // The outbox for operators: depth, dead letters, and the oldest waiting entry
+            // (R2: an application not delivered after 3 days needs someone to look).
+            match store.outbox_stats().await {
+                Ok(stats) => {
+                    metrics::gauge!("rathaus_outbox_pending").set(stats.pending as f64);
+                    metrics::gauge!("rathaus_outbox_dead").set(stats.dead as f64);
+                    let age = stats
+                        .oldest_pending
+                        .map_or(0, |t| (now - t).num_seconds().max(0));
+                    metrics::gauge!("rathaus_outbox_oldest_pending_seconds").set(age as f64);
+                    if age > 3 * 24 * 3600 {
+                        tracing::error!(
+                            pending = stats.pending,
+                            oldest_days = age / 86_400,
+                            "applications have waited more than 3 days for delivery"
+                        );
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "could not read the outbox"),
             }
         }
     });
@@ -251,6 +336,15 @@ pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Resul
     if let Some(dir) = args.web_dir.clone() {
         config.catalog.web_dir = dir;
     }
+    if let Some(dir) = args.services.clone() {
+        config.catalog.services_dir = dir;
+    }
+    if let Some(path) = args.keys.clone() {
+        config.authority.keys_file = Some(path);
+    }
+    if let Some(path) = args.portal_keys.clone() {
+        config.authority.portal_keys_file = Some(path);
+    }
     rathaus_web::metrics::install();
     let node: NodeId = config
         .authority
@@ -264,15 +358,37 @@ pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Resul
     let assets = Assets::discover(&config.catalog.web_dir);
     let state = rathaus_authority::NodeState::new(
         &node,
-        tenant,
+        Arc::clone(&tenant),
         Arc::clone(&store),
         &assets,
         config.authority.portal_url.as_deref(),
         SystemClock.now(),
     )
     .await?;
+    let state = match (
+        &config.authority.keys_file,
+        &config.authority.portal_keys_file,
+    ) {
+        (Some(own), Some(portal)) => state.with_delivery(rathaus_authority::DeliveryKeys {
+            own: Arc::new(rathaus_seal::read_private(own)?),
+            portal: Arc::new(rathaus_seal::read_public(portal)?),
+            clock: Arc::new(SystemClock),
+        }),
+        _ => {
+            tracing::warn!(
+                "no `authority.keys_file` and `authority.portal_keys_file`: this node cannot receive applications"
+            );
+            state
+        }
+    };
+    let state = state.with_back_office(back_office(&config, &tenant, store.as_ref()).await?);
+    // Sends status changes to the portal (and retries while it cannot be reached), and ends
+    // old clerk sessions.
+    rathaus_authority::status::spawn_background(state.clone(), Duration::from_secs(30));
     let options = LayerOptions {
         request_timeout: Duration::from_secs(config.authority.request_timeout_secs.max(1)),
+        body_limit_bytes: config.authority.body_limit_bytes,
+        upload_limit_bytes: config.authority.body_limit_bytes,
         ..LayerOptions::default()
     };
     let router = rathaus_authority::router(state, &assets, &options);
@@ -288,6 +404,51 @@ pub async fn authority(mut config: Config, args: AuthorityArgs) -> anyhow::Resul
     rathaus_web::server::serve(listener, router, shutdown).await?;
     store.close().await;
     Ok(())
+}
+
+/// The clerks' back office: password hashing, the service definitions (for the labels of the
+/// fields in a case) and the session settings.
+async fn back_office(
+    config: &Config,
+    tenant: &TenantDirectory,
+    store: &dyn Store,
+) -> anyhow::Result<rathaus_authority::BackOffice> {
+    let loaded = rathaus_catalog::load_definitions(&config.catalog.services_dir, Some(tenant));
+    if !loaded.errors.is_empty() {
+        tracing::warn!(
+            errors = loaded.errors.len(),
+            dir = %config.catalog.services_dir.display(),
+            "some service definitions are invalid; their cases show field names instead of labels (see `rathaus services check`)"
+        );
+    }
+    let services = rathaus_authority::ServiceForms::new(loaded.definitions.iter().map(|(_, d)| {
+        (
+            d.key.to_string(),
+            rathaus_authority::ServiceForm {
+                name: d.name.clone(),
+                form: loaded.forms.get(&d.key).cloned(),
+            },
+        )
+    }));
+    let hasher = Hasher::with_cpus(Policy::production(), Duration::from_millis(500))
+        .await
+        .context("cannot prepare password hashing")?;
+    let settings = rathaus_authority::BackOfficeSettings {
+        secure_cookies: config.authority.secure_cookies,
+        ..rathaus_authority::BackOfficeSettings::default()
+    };
+    if !settings.secure_cookies {
+        tracing::info!("back-office cookies without `Secure`: for serving plain HTTP locally only");
+    }
+    rathaus_authority::BackOffice::new(
+        store,
+        settings,
+        Arc::new(hasher),
+        services,
+        Arc::new(SystemClock),
+    )
+    .await
+    .context("cannot prepare the back office")
 }
 
 /// Completes when the process that started this one is gone (this process is then adopted by

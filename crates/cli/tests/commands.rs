@@ -253,3 +253,88 @@ fn the_shipped_files_are_found_from_any_working_directory() {
         .unwrap();
     assert!(String::from_utf8_lossy(&output.stdout).contains("services_dir = \"my-services\""));
 }
+
+#[test]
+fn the_eid_section_is_optional_checked_and_its_secret_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rathaus.toml");
+    std::fs::write(
+        &file,
+        "[eid]\nissuer = \"https://eid.example.org\"\nclient_id = \"serviceportal\"\nclient_secret = \"Kanarienvogel-Geheimnis\"\n",
+    )
+    .unwrap();
+    let shown = rathaus()
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "show"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(
+        stdout.contains("[eid]") && stdout.contains("https://eid.example.org"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("Kanarienvogel"), "{stdout}");
+    assert!(stdout.contains("[redacted]"));
+
+    // From the environment, and the secret stays hidden there too.
+    let shown = rathaus()
+        .args(["config", "show"])
+        .env("RATHAUS_EID__ISSUER", "https://eid.example.org")
+        .env("RATHAUS_EID__CLIENT_ID", "serviceportal")
+        .env("RATHAUS_EID__CLIENT_SECRET", "Kanarienvogel-Geheimnis")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        stdout.contains("serviceportal") && !stdout.contains("Kanarienvogel"),
+        "{stdout}"
+    );
+
+    // Without the section there is none; a typo or a missing key is an error naming it.
+    let plain = rathaus().args(["config", "show"]).output().unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("[eid]"));
+    for (content, needle) in [
+        (
+            "[eid]\nissuer = \"https://e.example\"\nclient_id = \"a\"\nclient_secret = \"b\"\nscope = \"x\"\n",
+            "scope",
+        ),
+        (
+            "[eid]\nissuer = \"https://e.example\"\nclient_id = \"a\"\n",
+            "client_secret",
+        ),
+    ] {
+        std::fs::write(&file, content).unwrap();
+        let output = rathaus()
+            .arg("--config")
+            .arg(&file)
+            .args(["config", "show"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{content}: {stderr}");
+        assert!(stderr.contains(needle), "{content}: {stderr}");
+    }
+}
+
+#[test]
+fn the_test_identity_provider_has_its_own_subcommand() {
+    let output = rathaus().args(["test-idp", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    for option in [
+        "--listen",
+        "--issuer",
+        "--client-id",
+        "--client-secret",
+        "--redirect-url",
+    ] {
+        assert!(help.contains(option), "{help}");
+    }
+    assert!(help.contains("Not a real eID"), "{help}");
+}

@@ -19,10 +19,20 @@ pub enum AuditEvent {
     LevelChanged,
     /// An application was submitted (reference and service only, never answers).
     ApplicationSubmitted,
+    /// A clerk opened a case in the back office (case and clerk only, never answers).
+    CaseViewed,
+    /// A clerk downloaded an attachment of a case.
+    AttachmentDownloaded,
+    /// A clerk exported a case (JSON).
+    CaseExported,
+    /// A clerk changed a case's status.
+    CaseStatusChanged,
+    /// A clerk account was created at an authority node.
+    ClerkAdded,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 9] = [
+    pub const ALL: [AuditEvent; 14] = [
         Self::Register,
         Self::EmailConfirmed,
         Self::SignIn,
@@ -32,6 +42,11 @@ impl AuditEvent {
         Self::PasswordReset,
         Self::LevelChanged,
         Self::ApplicationSubmitted,
+        Self::CaseViewed,
+        Self::AttachmentDownloaded,
+        Self::CaseExported,
+        Self::CaseStatusChanged,
+        Self::ClerkAdded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +60,11 @@ impl AuditEvent {
             Self::PasswordReset => "password_reset",
             Self::LevelChanged => "level_changed",
             Self::ApplicationSubmitted => "application_submitted",
+            Self::CaseViewed => "case_viewed",
+            Self::AttachmentDownloaded => "attachment_downloaded",
+            Self::CaseExported => "case_exported",
+            Self::CaseStatusChanged => "case_status_changed",
+            Self::ClerkAdded => "clerk_added",
         }
     }
 }

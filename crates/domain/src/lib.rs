@@ -6,6 +6,7 @@
 pub mod account;
 pub mod assurance;
 pub mod audit;
+pub mod clerk;
 pub mod iban;
 pub mod keys;
 pub mod lang;
@@ -20,6 +21,7 @@ pub mod tenant;
 pub use account::{AccountId, Email, EmailError, SessionId};
 pub use assurance::AssuranceLevel;
 pub use audit::{AuditEvent, log_safe};
+pub use clerk::{CaseStatus, ClerkId, ClerkRole};
 pub use iban::{Iban, IbanError};
 pub use keys::{LeikaKey, LocalKey, ServiceKey};
 pub use lang::{Lang, Localized, Text};

@@ -6,11 +6,13 @@ mod account_texts;
 mod accounts;
 mod api;
 mod applications;
+pub mod delivery;
 mod form_texts;
 pub mod mail;
 mod pages;
 mod params;
 mod routes;
+mod search;
 mod state;
 mod texts;
 
@@ -25,8 +27,10 @@ use rathaus_web::health::{Check, readiness};
 use rathaus_web::layers::LayerOptions;
 use rathaus_web::{SiteInfo, assets::Assets};
 
+pub use accounts::eid::{EidClient, EidConfigError, EidSettings};
 pub use accounts::{AccountServices, AccountSettings, AuthUser, MaybeAuthUser};
 pub use api::OPENAPI;
+pub use applications::scan;
 pub use routes::Access;
 pub use state::PortalState;
 
@@ -116,6 +120,11 @@ pub fn state(
         secure_cookies,
         clock,
         accounts: Arc::new(accounts),
+        eid: None,
+        delivery_keys: None,
+        delivery_wake: Arc::new(tokio::sync::Notify::new()),
+        scanner: None,
+        search_slots: Arc::new(tokio::sync::Semaphore::new(search::default_slots())),
     }
 }
 

@@ -34,6 +34,8 @@ pub struct PortalState {
     pub delivery_wake: Arc<tokio::sync::Notify>,
     /// Scans uploads for malware before they are accepted; `None` when not configured.
     pub scanner: Option<Arc<dyn crate::scan::Scanner>>,
+    /// Bounds the full-text searches running at once (see `search.rs`).
+    pub search_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl PortalState {
@@ -81,7 +83,14 @@ impl FromRequestParts<PortalState> for Page {
         );
         // Decided by the cookie alone, so that catalogue pages cost no database query; a
         // session that has ended is found out (and its cookie removed) on the next account page.
-        chrome.account_link = Some(if has_session_cookie(&parts.headers, state) {
+        let signed_in = has_session_cookie(&parts.headers, state);
+        if signed_in {
+            chrome.session_idle_secs =
+                u32::try_from(state.accounts.settings.session_idle.num_seconds())
+                    .ok()
+                    .and_then(std::num::NonZeroU32::new);
+        }
+        chrome.account_link = Some(if signed_in {
             &t.account.nav_account
         } else {
             &t.account.nav_sign_in

@@ -5,11 +5,16 @@
 //! `POST /api/v1/deliveries`; its payload carries the metadata and the JWE for the node. The
 //! node answers with a JWS of type [`RECEIPT_TYP`] signed with its own key. Both are checked
 //! with [`crate::verify`] against pinned keys and their nonces remembered (C3).
+//!
+//! A status change travels back the other way: the node signs a JWS of type [`STATUS_TYP`]
+//! with its own key and posts it to the portal's `POST /api/v1/status`, which checks it against
+//! the node's pinned keys.
 
 use serde::{Deserialize, Serialize};
 
 pub const DELIVERY_TYP: &str = "rathaus-delivery+jws";
 pub const RECEIPT_TYP: &str = "rathaus-receipt+jws";
+pub const STATUS_TYP: &str = "rathaus-status+jws";
 
 /// How old a signed message may be when it arrives; older ones are refused as replays.
 pub const MAX_AGE_SECS: i64 = 300;
@@ -37,4 +42,17 @@ pub struct ReceiptPayload {
     pub node: String,
     /// `stored`, or `duplicate` when the delivery had arrived before.
     pub outcome: String,
+}
+
+/// What a node signs when a clerk changes the status of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPayload {
+    pub reference: String,
+    /// The delivery the case came with (the case's id at the node).
+    pub delivery_id: String,
+    /// The node that signs; the portal checks that the delivery went to it.
+    pub node: String,
+    /// `received`, `in_progress`, `needs_information` or `decided`.
+    pub status: String,
 }

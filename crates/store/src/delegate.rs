@@ -1,6 +1,7 @@
 //! The `Store` implementation is the same for every backend: each method hands the pool to the
-//! function of the same name in the backend's `accounts`, `directory` and `nodes` modules, which
-//! hold the backend's SQL. This macro writes that delegation once.
+//! function of the same name in the backend's `accounts`, `directory`, `nodes`, `applications`,
+//! `delivery` and `back_office` modules, which hold the backend's SQL. This macro writes that
+//! delegation once.
 
 /// Implements [`crate::Store`] for a backend store with a `pool` field, delegating to the
 /// `accounts`, `directory` and `nodes` modules in scope where it is invoked.
@@ -393,6 +394,135 @@ macro_rules! delegate_store {
                 delivery_id: uuid::Uuid,
             ) -> Result<Option<crate::model::CaseRecord>, StoreError> {
                 delivery::case(&self.pool, delivery_id).await
+            }
+
+            async fn create_clerk(
+                &self,
+                clerk: &crate::model::ClerkRecord,
+            ) -> Result<(), StoreError> {
+                back_office::create_clerk(&self.pool, clerk).await
+            }
+
+            async fn clerk_by_email(
+                &self,
+                email: &Email,
+            ) -> Result<Option<crate::model::ClerkRecord>, StoreError> {
+                back_office::clerk_by_email(&self.pool, email).await
+            }
+
+            async fn set_clerk_password_hash(
+                &self,
+                id: rathaus_domain::ClerkId,
+                password_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                back_office::set_clerk_password_hash(&self.pool, id, password_hash, now).await
+            }
+
+            async fn create_clerk_session(
+                &self,
+                session: &crate::model::ClerkSessionRecord,
+            ) -> Result<(), StoreError> {
+                back_office::create_clerk_session(&self.pool, session).await
+            }
+
+            async fn clerk_session(
+                &self,
+                token_hash: &str,
+            ) -> Result<
+                Option<(crate::model::ClerkSessionRecord, crate::model::ClerkRecord)>,
+                StoreError,
+            > {
+                back_office::clerk_session(&self.pool, token_hash).await
+            }
+
+            async fn touch_clerk_session(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                back_office::touch_clerk_session(&self.pool, token_hash, now).await
+            }
+
+            async fn delete_clerk_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+                back_office::delete_clerk_session(&self.pool, token_hash).await
+            }
+
+            async fn purge_clerk_sessions(
+                &self,
+                idle_since: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                back_office::purge_clerk_sessions(&self.pool, idle_since, now).await
+            }
+
+            async fn case_inbox(
+                &self,
+                query: &crate::model::CaseQuery,
+            ) -> Result<Vec<crate::model::CaseSummary>, StoreError> {
+                back_office::case_inbox(&self.pool, query).await
+            }
+
+            async fn authority_case(
+                &self,
+                authority: &str,
+                delivery_id: uuid::Uuid,
+            ) -> Result<Option<crate::model::CaseRecord>, StoreError> {
+                back_office::authority_case(&self.pool, authority, delivery_id).await
+            }
+
+            async fn case_opened(
+                &self,
+                case_id: uuid::Uuid,
+                clerk: rathaus_domain::ClerkId,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                back_office::case_opened(&self.pool, case_id, clerk, now).await
+            }
+
+            async fn change_case_status(
+                &self,
+                change: &crate::model::CaseStatusChange,
+            ) -> Result<bool, StoreError> {
+                back_office::change_case_status(&self.pool, change).await
+            }
+
+            async fn case_history(
+                &self,
+                case_id: uuid::Uuid,
+            ) -> Result<Vec<crate::model::CaseEvent>, StoreError> {
+                back_office::case_history(&self.pool, case_id).await
+            }
+
+            async fn pending_status_messages(
+                &self,
+                limit: u32,
+            ) -> Result<Vec<crate::model::StatusMessage>, StoreError> {
+                back_office::pending_status_messages(&self.pool, limit).await
+            }
+
+            async fn status_message_sent(&self, id: i64) -> Result<(), StoreError> {
+                back_office::status_message_sent(&self.pool, id).await
+            }
+
+            async fn status_message_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
+                back_office::status_message_failed(&self.pool, id, error).await
+            }
+
+            async fn delivery_route(
+                &self,
+                delivery_id: uuid::Uuid,
+            ) -> Result<Option<crate::model::DeliveryRoute>, StoreError> {
+                back_office::delivery_route(&self.pool, delivery_id).await
+            }
+
+            async fn record_case_status(
+                &self,
+                delivery_id: uuid::Uuid,
+                status: rathaus_domain::CaseStatus,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::model::ApplicationStatus>, StoreError> {
+                back_office::record_case_status(&self.pool, delivery_id, status, now).await
             }
         }
     };

@@ -13,6 +13,7 @@
 //! ```
 
 mod applications;
+mod back_office;
 mod delivery;
 #[macro_use]
 mod delegate;
@@ -31,9 +32,11 @@ use std::sync::Arc;
 pub use error::{StoreError, redact_url};
 pub use model::{
     AccountRecord, ApplicationRecord, ApplicationStatus, AuditRecord, AuthorityRecord, Backend,
-    CaseRecord, DraftRecord, DraftSummary, EmailTokenPurpose, NewApplication, NewDelivery,
-    NewEmailToken, NodeEndpoint, NodeIdentity, OutboxStats, PendingDelivery, PurgeReport,
-    SessionRecord, StoreOptions, SubmitOutcome, SyncReport,
+    CaseEvent, CaseQuery, CaseRecord, CaseStatusChange, CaseSummary, ClerkRecord,
+    ClerkSessionRecord, DeliveryRoute, DraftRecord, DraftSummary, EmailTokenPurpose,
+    NewApplication, NewDelivery, NewEmailToken, NodeEndpoint, NodeIdentity, OutboxStats,
+    PendingDelivery, PurgeReport, SessionRecord, StatusMessage, StoreOptions, SubmitOutcome,
+    SyncReport,
 };
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

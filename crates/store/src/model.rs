@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rathaus_domain::{
-    AccountId, AssuranceLevel, AuditEvent, AuthorityId, AuthorityKindId, DistrictId, Email, NodeId,
-    SessionId, TenantId, Text,
+    AccountId, AssuranceLevel, AuditEvent, AuthorityId, AuthorityKindId, CaseStatus, ClerkId,
+    ClerkRole, DistrictId, Email, NodeId, SessionId, TenantId, Text,
 };
 
 /// Which database sits behind a [`Store`](crate::Store).
@@ -362,4 +362,121 @@ pub struct CaseRecord {
     pub status: String,
     pub received_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+// ---- back office (authority node) and the status back channel --------------------------------
+
+/// A clerk account at an authority node. `password_hash` is an argon2id PHC string.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClerkRecord {
+    pub id: ClerkId,
+    /// The one authority whose cases the clerk works (Z2).
+    pub authority: String,
+    pub email: Email,
+    pub display_name: String,
+    pub password_hash: String,
+    pub role: ClerkRole,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for ClerkRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClerkRecord")
+            .field("id", &self.id)
+            .field("authority", &self.authority)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A clerk's server-side session; the cookie carries a random token, the store its digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClerkSessionRecord {
+    pub token_hash: String,
+    pub clerk_id: ClerkId,
+    /// The secret every state-changing form of this session must carry (CSRF).
+    pub csrf_secret: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// The absolute end of the session, whatever the activity.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for ClerkSessionRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClerkSessionRecord")
+            .field("clerk_id", &self.clerk_id)
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which cases of one authority the inbox shows: newest first, optionally of one status or
+/// with a reference containing `reference` (compared in uppercase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseQuery {
+    pub authority: String,
+    pub status: Option<CaseStatus>,
+    pub reference: Option<String>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// A case as the inbox lists it, without its envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseSummary {
+    pub delivery_id: uuid::Uuid,
+    pub reference: String,
+    pub service_key: String,
+    pub status: String,
+    pub received_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A status change by a clerk: written with its history entry and its message for the portal
+/// in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseStatusChange {
+    pub case_id: uuid::Uuid,
+    /// The clerk's authority: a case of another authority is never changed (Z2).
+    pub authority: String,
+    pub clerk: ClerkId,
+    /// The status the clerk saw; if the case has moved on meanwhile, nothing is changed.
+    pub from: CaseStatus,
+    pub to: CaseStatus,
+    pub at: DateTime<Utc>,
+}
+
+/// What happened to a case, without content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseEvent {
+    pub at: DateTime<Utc>,
+    pub clerk: Option<ClerkId>,
+    /// `opened` or `status_changed`.
+    pub event: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+}
+
+/// A status message waiting for the portal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    /// Ascending in the order of the changes; messages are sent in this order.
+    pub id: i64,
+    pub case_id: uuid::Uuid,
+    pub reference: String,
+    pub status: CaseStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where a delivery went, as the portal recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRoute {
+    pub reference: String,
+    pub authority: String,
+    pub node: String,
 }

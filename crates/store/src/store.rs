@@ -2,14 +2,17 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rathaus_domain::{AccountId, Email, NodeId, SessionId, TenantDirectory, TenantId};
+use rathaus_domain::{
+    AccountId, CaseStatus, ClerkId, Email, NodeId, SessionId, TenantDirectory, TenantId,
+};
 
 use crate::error::StoreError;
 use crate::model::{
-    AccountRecord, ApplicationRecord, AuditRecord, AuthorityRecord, Backend, CaseRecord,
-    DraftRecord, DraftSummary, EmailTokenPurpose, NewApplication, NewEmailToken, NodeEndpoint,
-    NodeIdentity, OutboxStats, PendingDelivery, PurgeReport, SessionRecord, SubmitOutcome,
-    SyncReport,
+    AccountRecord, ApplicationRecord, ApplicationStatus, AuditRecord, AuthorityRecord, Backend,
+    CaseEvent, CaseQuery, CaseRecord, CaseStatusChange, CaseSummary, ClerkRecord,
+    ClerkSessionRecord, DeliveryRoute, DraftRecord, DraftSummary, EmailTokenPurpose,
+    NewApplication, NewEmailToken, NodeEndpoint, NodeIdentity, OutboxStats, PendingDelivery,
+    PurgeReport, SessionRecord, StatusMessage, SubmitOutcome, SyncReport,
 };
 
 /// Persistence of rathaus, implemented once per backend and used as `Arc<dyn Store>`.
@@ -352,4 +355,102 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn cases(&self, authority: &str) -> Result<Vec<CaseRecord>, StoreError>;
 
     async fn case(&self, delivery_id: uuid::Uuid) -> Result<Option<CaseRecord>, StoreError>;
+
+    // --- back office (authority node) -------------------------------------------------------
+
+    /// Creates a clerk account. Fails with [`StoreError::Conflict`] when a clerk with the same
+    /// address (compared in lowercase) exists on this node.
+    async fn create_clerk(&self, clerk: &ClerkRecord) -> Result<(), StoreError>;
+
+    /// The clerk with this address (compared in lowercase).
+    async fn clerk_by_email(&self, email: &Email) -> Result<Option<ClerkRecord>, StoreError>;
+
+    /// Replaces a clerk's password hash (a rehash under a stronger policy).
+    async fn set_clerk_password_hash(
+        &self,
+        id: ClerkId,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn create_clerk_session(&self, session: &ClerkSessionRecord) -> Result<(), StoreError>;
+
+    /// The clerk session with this token digest and its clerk, whether expired or not (the
+    /// caller applies the timeouts).
+    async fn clerk_session(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(ClerkSessionRecord, ClerkRecord)>, StoreError>;
+
+    async fn touch_clerk_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Ends a clerk session; `true` if it existed.
+    async fn delete_clerk_session(&self, token_hash: &str) -> Result<bool, StoreError>;
+
+    /// Deletes every clerk session idle since `idle_since` or past its absolute end at `now`.
+    async fn purge_clerk_sessions(
+        &self,
+        idle_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// One page of an authority's cases, newest first, without their envelopes.
+    async fn case_inbox(&self, query: &CaseQuery) -> Result<Vec<CaseSummary>, StoreError>;
+
+    /// A case of `authority`; another authority's case finds nothing, exactly like an unknown
+    /// id (Z2).
+    async fn authority_case(
+        &self,
+        authority: &str,
+        delivery_id: uuid::Uuid,
+    ) -> Result<Option<CaseRecord>, StoreError>;
+
+    /// Records that a clerk opened a case. The first look at a case nobody has worked on yet
+    /// writes its history entry and a `received` message for the portal, in one transaction,
+    /// and answers `true`; later looks change nothing.
+    async fn case_opened(
+        &self,
+        case_id: uuid::Uuid,
+        clerk: ClerkId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Changes a case's status together with its history entry and its message for the
+    /// portal, in one transaction; `false` (and nothing changed) when the case is not the
+    /// authority's or no longer has the status `change.from`.
+    async fn change_case_status(&self, change: &CaseStatusChange) -> Result<bool, StoreError>;
+
+    /// What happened to a case, oldest first.
+    async fn case_history(&self, case_id: uuid::Uuid) -> Result<Vec<CaseEvent>, StoreError>;
+
+    /// The oldest `limit` status messages not yet accepted by the portal, in order.
+    async fn pending_status_messages(&self, limit: u32) -> Result<Vec<StatusMessage>, StoreError>;
+
+    /// The portal accepted (or finally refused) a status message: it is deleted.
+    async fn status_message_sent(&self, id: i64) -> Result<(), StoreError>;
+
+    /// A status message could not be sent; it stays for the next try.
+    async fn status_message_failed(&self, id: i64, error: &str) -> Result<(), StoreError>;
+
+    // --- status back channel (portal) -----------------------------------------------------
+
+    /// Where a delivery of the outbox went (reference, authority, node).
+    async fn delivery_route(
+        &self,
+        delivery_id: uuid::Uuid,
+    ) -> Result<Option<DeliveryRoute>, StoreError>;
+
+    /// Records the status an authority reported for its delivery and sets the application's
+    /// status from all of its deliveries, in one transaction; returns that status, or `None`
+    /// for an unknown delivery.
+    async fn record_case_status(
+        &self,
+        delivery_id: uuid::Uuid,
+        status: CaseStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApplicationStatus>, StoreError>;
 }

@@ -57,11 +57,19 @@ on_every_backend!(
     sign_in_failures_are_counted_per_key,
     the_audit_log_keeps_order_and_text,
     shared_secrets_are_written_once,
+    clerks_are_unique_by_address_and_sessions_end,
+    the_inbox_shows_one_authority_filtered_and_newest_first,
+    status_changes_write_history_and_outbox_together,
+    reported_statuses_set_the_application_status,
 );
 
 #[path = "backends/accounts.rs"]
 mod accounts;
 use accounts::*;
+
+#[path = "backends/back_office.rs"]
+mod back_office;
+use back_office::*;
 
 const TENANT: &str = r#"
 id = "musterstadt"

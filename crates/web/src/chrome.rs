@@ -88,7 +88,7 @@ pub struct Chrome {
     pub account_link: Option<&'static NavLink>,
     /// For a signed-in visitor, the idle timeout in seconds: the page then warns two minutes
     /// before it (with JavaScript; without it, the server's timeout holds all the same).
-    pub session_idle_secs: Option<u64>,
+    pub session_idle_secs: Option<std::num::NonZeroU32>,
 }
 
 /// A navigation entry known at compile time.

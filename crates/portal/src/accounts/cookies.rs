@@ -42,6 +42,7 @@ pub(crate) fn name(base: &'static str, secure: bool) -> &'static str {
     match (base, secure) {
         ("rathaus_session", true) => "__Host-rathaus_session",
         ("rathaus_form", true) => "__Host-rathaus_form",
+        ("rathaus_eid", true) => "__Host-rathaus_eid",
         (base, _) => base,
     }
 }

@@ -4,12 +4,14 @@
 //! - [`session`]: server-side sessions, the `AuthUser`/`MaybeAuthUser` extractors, timeouts;
 //! - [`csrf`]: tokens on every state-changing form, and the `Origin`/`Sec-Fetch-Site` check;
 //! - [`forms`]: reading posted forms and the errors shown next to their fields;
-//! - one module per journey: [`register`], [`sign_in`], [`reset`], [`overview`];
+//! - one module per journey: [`register`], [`sign_in`], [`reset`], [`overview`], [`eid`]
+//!   (assurance level `high` with the German eID);
 //! - [`audit`]: security events into the audit log.
 
-mod audit;
+pub(crate) mod audit;
 mod cookies;
 pub(crate) mod csrf;
+pub(crate) mod eid;
 pub(crate) mod forms;
 mod overview;
 mod register;
@@ -117,6 +119,9 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             "/account/sign-out-everywhere",
             axum::routing::post(overview::sign_out_everywhere),
         )
+        .signed_in("/account/level", get(eid::level))
+        .signed_in("/account/level/eid", axum::routing::post(eid::start))
+        .signed_in("/account/level/eid/callback", get(eid::callback))
 }
 
 /// Whether the request carries a session cookie at all (not whether the session is valid).

@@ -188,12 +188,14 @@ pub(crate) enum StartError {
     Cookie,
 }
 
-/// Starts a new session for `account` and returns its `Set-Cookie` value. The session the
-/// request came with, if any, is ended first: a sign-in never keeps an old session id (A8).
+/// Starts a new session for `account` at `level` and returns its `Set-Cookie` value. The
+/// session the request came with, if any, is ended first: a sign-in never keeps an old session
+/// id (A8).
 pub(crate) async fn start(
     state: &PortalState,
     parts_headers: &http::HeaderMap,
     account: &AccountRecord,
+    level: rathaus_domain::AssuranceLevel,
 ) -> Result<HeaderValue, StartError> {
     let settings = &state.accounts.settings;
     if let Some(old) =
@@ -211,7 +213,7 @@ pub(crate) async fn start(
             id: rathaus_domain::SessionId::random(),
             account_id: account.id,
             csrf_secret: csrf.expose().to_owned(),
-            level: account.level,
+            level,
             created_at: now,
             last_seen_at: now,
             expires_at: now + settings.session_absolute,
@@ -228,4 +230,17 @@ pub(crate) async fn start(
 /// A `Set-Cookie` value that removes the session cookie.
 pub(crate) fn clear_cookie(settings: &AccountSettings) -> Option<HeaderValue> {
     cookies::clear(cookie_name(settings), settings.secure_cookies)
+}
+
+/// The level of a session signed in with a password: what the account has proven, but never
+/// `high`, which only a sign-in with the eID card gives (A7). An account verified once (in
+/// person, or by eID) keeps `substantial` for its password sessions.
+pub(crate) fn password_session_level(
+    account: rathaus_domain::AssuranceLevel,
+) -> rathaus_domain::AssuranceLevel {
+    use rathaus_domain::AssuranceLevel;
+    match account {
+        AssuranceLevel::High => AssuranceLevel::Substantial,
+        other => other,
+    }
 }

@@ -293,7 +293,8 @@ pub async fn submit(
     if let Err(e) = state.store.clear_sign_in_failures(&keys[0].0).await {
         return page_store_error(&page, &e);
     }
-    let cookie = match session::start(&state, &headers, &account).await {
+    let level = session::password_session_level(account.level);
+    let cookie = match session::start(&state, &headers, &account, level).await {
         Ok(cookie) => cookie,
         Err(e) => return Failure::from(e).page(&page),
     };

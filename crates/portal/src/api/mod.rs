@@ -2,6 +2,7 @@
 
 mod account;
 mod services;
+mod status;
 
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -19,6 +20,8 @@ pub(crate) fn routes(routes: Routes) -> Routes {
         .public("/api/v1/openapi.json", get(openapi))
         .public("/api/v1/problems", get(problems))
         .signed_in("/api/v1/account", get(account::me))
+        // Authenticated by the authority node's signature, not by a session.
+        .public("/api/v1/status", axum::routing::post(status::receive))
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -37,6 +40,9 @@ async fn problems() -> impl IntoResponse {
          too-large: the request or its body is too large.\n\
          too-many-requests: too many requests right now; retry after the Retry-After header.\n\
          unavailable: a backend is temporarily unavailable; retry after the Retry-After header.\n\
-         internal: an unexpected error; quote `instance` when reporting it.\n",
+         internal: an unexpected error; quote `instance` when reporting it.\n\
+         signature-refused: a signed message between nodes did not verify (unknown signer, wrong key, altered, or too old).\n\
+         replay: a signed message between nodes arrived a second time.\n\
+         conflict: a signed message does not fit what the receiver knows (for example a delivery of another node).\n",
     )
 }

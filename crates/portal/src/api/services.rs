@@ -94,13 +94,18 @@ pub async fn list(
             "unknown life situation; see /api/v1/life-situations",
         )
     })?;
-    let results = state.catalog.search(
+    let results = crate::search::search(
+        &state,
         params.get("q").unwrap_or_default(),
         lang,
         life_situation,
         offset,
         limit,
-    );
+    )
+    .await
+    .map_err(|_| ApiError::TooManyRequests {
+        retry_after_secs: 1,
+    })?;
     Ok(Json(ServiceList {
         total: results.total,
         items: results.items.iter().map(|e| item(e, lang)).collect(),

@@ -117,9 +117,11 @@ pub async fn search(
         return PageError::new(PageProblem::BadRequest, page.chrome).into_response();
     };
     let q = params.get("q").unwrap_or_default();
-    let results = state
-        .catalog
-        .search(q, lang, filter, (number - 1) * PAGE_SIZE, PAGE_SIZE);
+    let Ok(results) =
+        crate::search::search(&state, q, lang, filter, (number - 1) * PAGE_SIZE, PAGE_SIZE).await
+    else {
+        return PageError::new(PageProblem::Unavailable, page.chrome).into_response();
+    };
     let facets = results
         .facets
         .iter()

@@ -41,28 +41,50 @@ impl Mailer for Outbox {
     }
 }
 
+/// Key sets generated once per test binary (RSA 4096 takes seconds): one for every authority
+/// node of the demo tenant, one for the portal.
+pub fn test_keys() -> &'static (rathaus_seal::PrivateKeySet, rathaus_seal::PrivateKeySet) {
+    static KEYS: std::sync::OnceLock<(rathaus_seal::PrivateKeySet, rathaus_seal::PrivateKeySet)> =
+        std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        let from = start_time() - chrono::Duration::days(1);
+        let year = chrono::Duration::days(365);
+        (
+            rathaus_seal::PrivateKeySet::generate("test-node", from, year).unwrap(),
+            rathaus_seal::PrivateKeySet::generate("test-portal", from, year).unwrap(),
+        )
+    })
+}
+
 pub struct App {
+    pub state: rathaus_portal::PortalState,
     pub router: Router,
     pub clock: ManualClock,
     pub store: Arc<dyn Store>,
     pub outbox: Arc<Outbox>,
-    _db: TestDatabase,
+    pub db: TestDatabase,
 }
 
 pub struct Options {
+    /// The virus scanner uploads pass, if any.
+    pub scanner: Option<Arc<dyn rathaus_portal::scan::Scanner>>,
     pub policy: Policy,
     pub workers: usize,
     pub wait: Duration,
     pub secure_cookies: bool,
+    /// The eID service to raise the level with (tests start a test provider on port 0).
+    pub eid: Option<rathaus_portal::EidSettings>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Self {
+            scanner: None,
             policy: Policy::weak_for_tests(),
             workers: 2,
             wait: Duration::from_secs(10),
             secure_cookies: true,
+            eid: None,
         }
     }
 }
@@ -121,13 +143,33 @@ impl App {
             Arc::new(clock.clone()),
             accounts,
         );
-        let router = rathaus_portal::router(state, &assets, &LayerOptions::default());
+        let (node_keys, portal_keys) = test_keys();
+        for node in &state.tenant.nodes {
+            store
+                .pin_node_keys(
+                    node.id.as_str(),
+                    &node_keys.public().to_json().unwrap(),
+                    start_time(),
+                )
+                .await
+                .unwrap();
+        }
+        let mut state = state.with_delivery_keys(portal_keys.clone());
+        if let Some(scanner) = options.scanner.clone() {
+            state = state.with_scanner(scanner);
+        }
+        let state = match options.eid {
+            Some(settings) => state.with_eid(rathaus_portal::EidClient::new(settings).unwrap()),
+            None => state,
+        };
+        let router = rathaus_portal::router(state.clone(), &assets, &LayerOptions::default());
         Self {
+            state,
             router,
             clock,
             store,
             outbox,
-            _db: db,
+            db,
         }
     }
 

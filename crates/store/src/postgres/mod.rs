@@ -16,6 +16,10 @@ mod delivery {
     crate::delivery::delivery_queries!(sqlx::PgPool, " FOR UPDATE SKIP LOCKED");
 }
 
+mod back_office {
+    crate::back_office::back_office_queries!(sqlx::PgPool);
+}
+
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};

@@ -18,6 +18,10 @@ mod delivery {
     crate::delivery::delivery_queries!(sqlx::SqlitePool, "");
 }
 
+mod back_office {
+    crate::back_office::back_office_queries!(sqlx::SqlitePool);
+}
+
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
