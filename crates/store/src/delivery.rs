@@ -58,7 +58,7 @@ macro_rules! delivery_queries {
                      deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
                      ORDER BY next_attempt_at LIMIT $3",
                     $lock,
-                    ") RETURNING id, reference, authority_id, node_id, envelope, attempts, \
+                    ") RETURNING id, reference, authority_id, node_id, envelope, CAST(attempts AS BIGINT), \
                      created_at"
                 ))
                 .bind(lease_until)
