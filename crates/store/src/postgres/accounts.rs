@@ -328,15 +328,31 @@ pub(super) async fn purge_sign_in_failures(
 }
 
 pub(super) async fn append_audit(pool: &PgPool, entry: &AuditRecord) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await?;
+    // The lock conflicts with itself only: readers go on, writers take turns, and no two
+    // entries chain to the same predecessor.
+    sqlx::query("LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE")
+        .execute(&mut *tx)
+        .await?;
+    let prev: Option<(String,)> =
+        sqlx::query_as("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+    let prev_hash = prev.map(|(h,)| h).unwrap_or_default();
+    let hash = crate::audit_chain::record_hash(&prev_hash, entry);
     sqlx::query(
-        "INSERT INTO audit_log (at, event, account_id, detail) VALUES ($1, $2, $3::uuid, $4)",
+        "INSERT INTO audit_log (at, event, account_id, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3::uuid, $4, $5, $6)",
     )
-    .bind(entry.at)
+    .bind(crate::audit_chain::stored_time(entry.at))
     .bind(entry.event.as_str())
     .bind(entry.account_id.map(|id| id.to_string()))
     .bind(&entry.detail)
-    .execute(pool)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -374,4 +390,59 @@ pub(super) async fn shared_secret(
             .fetch_one(pool)
             .await?,
     )
+}
+
+pub(super) async fn verify_audit(
+    pool: &PgPool,
+) -> Result<crate::model::AuditVerification, StoreError> {
+    let mut after = 0i64;
+    let mut previous = None;
+    let mut entries = 0u64;
+    loop {
+        let rows: Vec<(
+            i64,
+            DateTime<Utc>,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+        )> = sqlx::query_as(
+            "SELECT id, at, event, account_id::text, detail, prev_hash, hash FROM audit_log \
+                 WHERE id > $1 ORDER BY id LIMIT 1000",
+        )
+        .bind(after)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(crate::model::AuditVerification {
+                entries,
+                first_broken: None,
+            });
+        };
+        after = last.0;
+        entries += rows.len() as u64;
+        let rows: Vec<crate::audit_chain::ChainRow> = rows
+            .into_iter()
+            .map(
+                |(id, at, event, account, detail, prev_hash, hash)| crate::audit_chain::ChainRow {
+                    id,
+                    at,
+                    event,
+                    account,
+                    detail,
+                    prev_hash,
+                    hash,
+                },
+            )
+            .collect();
+        let (broken, last_hash) = crate::audit_chain::first_broken(&rows, previous);
+        if broken.is_some() {
+            return Ok(crate::model::AuditVerification {
+                entries,
+                first_broken: broken,
+            });
+        }
+        previous = last_hash;
+    }
 }

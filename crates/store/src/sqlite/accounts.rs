@@ -330,13 +330,38 @@ pub(super) async fn purge_sign_in_failures(
 }
 
 pub(super) async fn append_audit(pool: &SqlitePool, entry: &AuditRecord) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO audit_log (at, event, account_id, detail) VALUES ($1, $2, $3, $4)")
-        .bind(entry.at)
-        .bind(entry.event.as_str())
-        .bind(entry.account_id.map(|id| id.to_string()))
-        .bind(&entry.detail)
-        .execute(pool)
-        .await?;
+    // BEGIN IMMEDIATE takes the write lock before reading the last hash, so two writers never
+    // chain to the same predecessor.
+    let mut conn = pool.acquire().await?;
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    let result = append_locked(&mut conn, entry).await;
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    sqlx::query(end).execute(&mut *conn).await?;
+    result
+}
+
+async fn append_locked(
+    conn: &mut sqlx::SqliteConnection,
+    entry: &AuditRecord,
+) -> Result<(), StoreError> {
+    let prev: Option<(String,)> =
+        sqlx::query_as("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let prev_hash = prev.map(|(h,)| h).unwrap_or_default();
+    let hash = crate::audit_chain::record_hash(&prev_hash, entry);
+    sqlx::query(
+        "INSERT INTO audit_log (at, event, account_id, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(crate::audit_chain::stored_time(entry.at))
+    .bind(entry.event.as_str())
+    .bind(entry.account_id.map(|id| id.to_string()))
+    .bind(&entry.detail)
+    .bind(&prev_hash)
+    .bind(&hash)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -374,4 +399,59 @@ pub(super) async fn shared_secret(
             .fetch_one(pool)
             .await?,
     )
+}
+
+pub(super) async fn verify_audit(
+    pool: &SqlitePool,
+) -> Result<crate::model::AuditVerification, StoreError> {
+    let mut after = 0i64;
+    let mut previous = None;
+    let mut entries = 0u64;
+    loop {
+        let rows: Vec<(
+            i64,
+            DateTime<Utc>,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+        )> = sqlx::query_as(
+            "SELECT id, at, event, account_id, detail, prev_hash, hash FROM audit_log \
+                 WHERE id > $1 ORDER BY id LIMIT 1000",
+        )
+        .bind(after)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            return Ok(crate::model::AuditVerification {
+                entries,
+                first_broken: None,
+            });
+        };
+        after = last.0;
+        entries += rows.len() as u64;
+        let rows: Vec<crate::audit_chain::ChainRow> = rows
+            .into_iter()
+            .map(
+                |(id, at, event, account, detail, prev_hash, hash)| crate::audit_chain::ChainRow {
+                    id,
+                    at,
+                    event,
+                    account,
+                    detail,
+                    prev_hash,
+                    hash,
+                },
+            )
+            .collect();
+        let (broken, last_hash) = crate::audit_chain::first_broken(&rows, previous);
+        if broken.is_some() {
+            return Ok(crate::model::AuditVerification {
+                entries,
+                first_broken: broken,
+            });
+        }
+        previous = last_hash;
+    }
 }

@@ -281,3 +281,90 @@ pub(crate) async fn nonces_and_cases_are_stored_once(db: &TestDatabase) {
     assert!(store.cases("jugendamt-mitte").await.unwrap().is_empty());
     assert_eq!(store.case(case.delivery_id).await.unwrap().unwrap(), case);
 }
+
+/// Runs one statement on the test database directly, as someone with access to the files would.
+async fn tamper(db: &TestDatabase, sql: &str) {
+    match db.backend() {
+        rathaus_store::Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(db.url()).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        rathaus_store::Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(db.url()).await.unwrap();
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+}
+
+pub(crate) async fn c5_the_audit_log_is_a_hash_chain_that_names_the_broken_entry(
+    db: &TestDatabase,
+) {
+    use rathaus_domain::AuditEvent;
+    use rathaus_store::AuditRecord;
+    let store = db.open().await.unwrap();
+    let anna = account(store.as_ref(), "anna@example.org").await;
+    for (i, event) in [
+        AuditEvent::Register,
+        AuditEvent::SignIn,
+        AuditEvent::SignOut,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .append_audit(&AuditRecord {
+                id: 0,
+                // Nanoseconds on purpose: stored and hashed to the microsecond on both backends.
+                at: t(i as i64) + Duration::nanoseconds(123_456_789),
+                event,
+                account_id: Some(anna),
+                detail: format!("entry {i}"),
+            })
+            .await
+            .unwrap();
+    }
+    let ok = store.verify_audit().await.unwrap();
+    assert_eq!((ok.entries, ok.first_broken), (3, None));
+    let ids: Vec<i64> = {
+        let mut ids: Vec<i64> = store
+            .audit_entries(10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // One changed character in the second entry: the verification names it.
+    tamper(
+        db,
+        &format!(
+            "UPDATE audit_log SET detail = 'entry X' WHERE id = {}",
+            ids[1]
+        ),
+    )
+    .await;
+    assert_eq!(
+        store.verify_audit().await.unwrap().first_broken,
+        Some(ids[1])
+    );
+    // Put back, then delete it: the entry after the gap no longer links.
+    tamper(
+        db,
+        &format!(
+            "UPDATE audit_log SET detail = 'entry 1' WHERE id = {}",
+            ids[1]
+        ),
+    )
+    .await;
+    assert_eq!(store.verify_audit().await.unwrap().first_broken, None);
+    tamper(db, &format!("DELETE FROM audit_log WHERE id = {}", ids[1])).await;
+    assert_eq!(
+        store.verify_audit().await.unwrap().first_broken,
+        Some(ids[2])
+    );
+}
