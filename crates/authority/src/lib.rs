@@ -142,7 +142,10 @@ struct StartPage<'a> {
 }
 
 async fn start(State(state): State<NodeState>, lang: PageLang, uri: http::Uri) -> Response {
-    let chrome = Chrome::new(Arc::clone(&state.site), lang.lang, uri.path(), uri.query());
+    let mut chrome = Chrome::new(Arc::clone(&state.site), lang.lang, uri.path(), uri.query());
+    if state.back_office.is_some() {
+        chrome.account_link = Some(back_office::nav_link(lang.lang));
+    }
     let authorities = state
         .tenant
         .authorities_on(&state.node.id)

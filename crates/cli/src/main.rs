@@ -1,5 +1,6 @@
 //! `rathaus`: one binary for the demo, the portal, authority nodes and service-definition tools.
 
+mod audit;
 mod check;
 mod clerk;
 mod config;
@@ -53,6 +54,9 @@ enum Command {
     /// Create key pairs and pin authority nodes' public keys at the portal.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Check the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Clerk accounts for an authority node's back office.
     #[command(subcommand)]
     Clerk(clerk::ClerkCommand),
@@ -228,6 +232,7 @@ fn main() -> ExitCode {
         }
         Command::Demo(args) => run_async(&config, demo::run(config.clone(), args)),
         Command::Keys(command) => run_async(&config, keys::run(config.clone(), command)),
+        Command::Audit(command) => run_async_code(&config, audit::run(config.clone(), command)),
         Command::Clerk(command) => run_async(&config, clerk::run(config.clone(), command)),
         Command::Portal(args) => run_async(&config, serve::portal(config.clone(), args)),
         Command::Authority(args) => run_async(&config, serve::authority(config.clone(), args)),
@@ -254,6 +259,27 @@ fn run_async(
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rathaus: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Like [`run_async`], for commands that choose their own exit status.
+fn run_async_code(
+    config: &Config,
+    task: impl std::future::Future<Output = anyhow::Result<ExitCode>>,
+) -> ExitCode {
+    init_logging(config);
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(task).unwrap_or_else(|e| {
+            eprintln!("rathaus: {e:#}");
+            ExitCode::FAILURE
+        }),
+        Err(e) => {
+            eprintln!("rathaus: cannot start the async runtime: {e}");
             ExitCode::FAILURE
         }
     }

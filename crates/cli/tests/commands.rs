@@ -338,3 +338,59 @@ fn the_test_identity_provider_has_its_own_subcommand() {
     }
     assert!(help.contains("Not a real eID"), "{help}");
 }
+
+#[test]
+fn c5_audit_verify_reports_an_intact_log_and_a_tampered_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("portal.db");
+    let url = format!("sqlite:{}", db.display());
+    // A fresh database: verify creates it and finds an empty, intact log.
+    let out = rathaus()
+        .args(["audit", "verify", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact: 0 entries"));
+
+    // Two entries written the way the product writes them, then one changed by hand.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = rathaus_store::open(&url, &rathaus_store::testing::TestDatabase::options())
+            .await
+            .unwrap();
+        for detail in ["first", "second"] {
+            store
+                .append_audit(&rathaus_store::AuditRecord {
+                    id: 0,
+                    at: chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2026, 5, 4, 10, 0, 0)
+                        .unwrap(),
+                    event: rathaus_domain::AuditEvent::SignIn,
+                    account_id: None,
+                    detail: detail.into(),
+                })
+                .await
+                .unwrap();
+        }
+        store.close().await;
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE audit_log SET detail = 'changed' WHERE detail = 'second'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    });
+    let out = rathaus()
+        .args(["audit", "verify", "--database-url", &url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("entry 2 does not match"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -209,6 +209,10 @@ macro_rules! delegate_store {
                 accounts::audit_entries(&self.pool, limit).await
             }
 
+            async fn verify_audit(&self) -> Result<crate::model::AuditVerification, StoreError> {
+                accounts::verify_audit(&self.pool).await
+            }
+
             async fn shared_secret(
                 &self,
                 name: &str,

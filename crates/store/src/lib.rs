@@ -13,6 +13,7 @@
 //! ```
 
 mod applications;
+mod audit_chain;
 mod back_office;
 mod delivery;
 #[macro_use]
@@ -31,9 +32,9 @@ use std::sync::Arc;
 
 pub use error::{StoreError, redact_url};
 pub use model::{
-    AccountRecord, ApplicationRecord, ApplicationStatus, AuditRecord, AuthorityRecord, Backend,
-    CaseEvent, CaseQuery, CaseRecord, CaseStatusChange, CaseSummary, ClerkRecord,
-    ClerkSessionRecord, DeliveryRoute, DraftRecord, DraftSummary, EmailTokenPurpose,
+    AccountRecord, ApplicationRecord, ApplicationStatus, AuditRecord, AuditVerification,
+    AuthorityRecord, Backend, CaseEvent, CaseQuery, CaseRecord, CaseStatusChange, CaseSummary,
+    ClerkRecord, ClerkSessionRecord, DeliveryRoute, DraftRecord, DraftSummary, EmailTokenPurpose,
     NewApplication, NewDelivery, NewEmailToken, NodeEndpoint, NodeIdentity, OutboxStats,
     PendingDelivery, PurgeReport, SessionRecord, StatusMessage, StoreOptions, SubmitOutcome,
     SyncReport,

@@ -480,3 +480,12 @@ pub struct DeliveryRoute {
     pub authority: String,
     pub node: String,
 }
+
+/// The result of checking the audit log's hash chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditVerification {
+    /// Entries checked.
+    pub entries: u64,
+    /// The first entry whose hash or link does not match, if any.
+    pub first_broken: Option<i64>,
+}

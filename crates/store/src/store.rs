@@ -199,6 +199,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The newest `limit` entries, newest first.
     async fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 
+    /// Recomputes the audit log's hash chain and names the first entry that does not match
+    /// (C5).
+    async fn verify_audit(&self) -> Result<crate::model::AuditVerification, StoreError>;
+
     // --- secrets shared by all portal nodes --------------------------------------------------
 
     /// The secret stored under `name`; the first caller stores `candidate`, every later caller

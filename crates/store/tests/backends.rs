@@ -61,11 +61,20 @@ on_every_backend!(
     the_inbox_shows_one_authority_filtered_and_newest_first,
     status_changes_write_history_and_outbox_together,
     reported_statuses_set_the_application_status,
+    drafts_are_one_per_service_private_and_expire,
+    a_submit_is_written_once_with_its_outbox_and_receipt,
+    the_outbox_is_leased_retried_and_emptied,
+    nonces_and_cases_are_stored_once,
+    c5_the_audit_log_is_a_hash_chain_that_names_the_broken_entry,
 );
 
 #[path = "backends/accounts.rs"]
 mod accounts;
 use accounts::*;
+
+#[path = "backends/applications.rs"]
+mod applications;
+use applications::*;
 
 #[path = "backends/back_office.rs"]
 mod back_office;

@@ -16,15 +16,15 @@ const DOG_REGISTRATION = '99110009104000';
 const EMAIL = `hund-${Date.now()}@example.org`;
 const PASSWORD = 'Ein langer Satz als Passwort';
 
-/** The confirmation link of the newest confirm mail, decoded from quoted-printable. */
-function confirmLink(dataDir) {
+/** The confirmation link of the confirm mail sent to `email`, decoded from quoted-printable. */
+function confirmLink(dataDir, email) {
   const dir = path.join(dataDir, 'mail');
-  const files = readdirSync(dir).filter((f) => f.endsWith('-confirm.eml')).sort();
-  assert.ok(files.length > 0, 'a confirmation mail was written');
-  const raw = readFileSync(path.join(dir, files[files.length - 1]), 'utf8')
-    .replace(/=\r?\n/g, '')
-    .replace(/=3D/g, '=');
-  const m = /(https?:\/\/[^\s"<>]+\/account\/confirm\?token=[A-Za-z0-9_-]+)/.exec(raw);
+  const mails = readdirSync(dir)
+    .filter((f) => f.endsWith('-confirm.eml'))
+    .map((f) => readFileSync(path.join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
+    .filter((raw) => raw.includes(email));
+  assert.ok(mails.length > 0, `a confirmation mail to ${email} was written`);
+  const m = /(https?:\/\/[^\s"<>]+\/account\/confirm\?token=[A-Za-z0-9_-]+)/.exec(mails[mails.length - 1]);
   assert.ok(m, 'the mail contains the confirmation link');
   return m[1];
 }
@@ -83,7 +83,7 @@ describe('online application: dog registration', { timeout: 120_000 }, () => {
       let link;
       for (let i = 0; i < 50 && !link; i++) {
         try {
-          link = confirmLink(env.demo.dataDir);
+          link = confirmLink(env.demo.dataDir, EMAIL);
         } catch {
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -161,6 +161,63 @@ describe('online application: dog registration', { timeout: 120_000 }, () => {
       const shot = await saveFailureScreenshot(page, 'application-dog-registration');
       err.message += `\nat ${page.url()}\nscreenshot: ${shot}`;
       throw err;
+    }
+  });
+});
+
+describe('idle logout warning', { timeout: 60_000 }, () => {
+  it('appears two minutes before the timeout, keeps the session on request, and signs out at the end', async () => {
+    const context = await newContext(env.browser, 'de');
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    try {
+      const portal = env.demo.portal;
+      // A fresh account, signed in through the pages.
+      const email = `warnung-${Date.now()}@example.org`;
+      await page.goto(`${portal}/account/register`);
+      await page.locator('#email').fill(email);
+      await page.locator('#password').fill(PASSWORD);
+      await Promise.all([page.waitForLoadState('load'), page.locator('form.account-form button[type="submit"]').click()]);
+      let link;
+      for (let i = 0; i < 50 && !link; i++) {
+        try {
+          const candidate = confirmLink(env.demo.dataDir, email);
+          if (candidate) link = candidate;
+        } catch {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      await page.goto(link.replace(/^https?:\/\/[^/]+/, portal));
+      await Promise.all([page.waitForLoadState('load'), page.locator('main form button[type="submit"]').click()]);
+      await page.goto(`${portal}/account/sign-in`);
+      await page.locator('#email').fill(email);
+      await page.locator('#password').fill(PASSWORD);
+      await Promise.all([page.waitForURL(/\/account$/), page.locator('form.account-form button[type="submit"]').click()]);
+
+      // The page's timers run on a controlled clock.
+      await page.clock.install();
+      await page.goto(`${portal}/account`);
+      const dialog = page.getByRole('dialog', { name: 'Sind Sie noch da?' });
+      assert.equal(await dialog.isVisible(), false);
+      await page.clock.fastForward('27:59');
+      assert.equal(await dialog.isVisible(), false, 'not before 28 minutes');
+      await page.clock.fastForward('00:02');
+      await dialog.waitFor({ state: 'visible' });
+      const stay = page.getByRole('button', { name: 'Angemeldet bleiben' });
+      assert.equal(await stay.evaluate((el) => el === document.activeElement), true, 'focus is on "stay"');
+      const violations = await runAxe(page);
+      assert.equal(violations.length, 0, formatViolations(violations));
+      await Promise.all([page.waitForResponse(/\/api\/v1\/account/), stay.click()]);
+      await dialog.waitFor({ state: 'hidden' });
+      // Without another click, the end comes 30 minutes later and the page goes to sign-in.
+      await page.clock.fastForward('30:01');
+      await page.waitForURL(/\/account\/sign-in/);
+    } catch (err) {
+      const shot = await saveFailureScreenshot(page, 'idle-warning');
+      err.message += `\nat ${page.url()}\nscreenshot: ${shot}`;
+      throw err;
+    } finally {
+      await context.close();
     }
   });
 });

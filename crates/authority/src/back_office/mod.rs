@@ -178,6 +178,8 @@ pub(crate) fn unavailable(page: &BoPage) -> Response {
 pub(crate) struct BoPage {
     pub chrome: Chrome,
     pub t: &'static BoTexts,
+    /// The language was chosen with `?lang=`: the answer remembers it in a cookie.
+    remember_lang: Option<HeaderValue>,
 }
 
 impl FromRequestParts<NodeState> for BoPage {
@@ -196,7 +198,21 @@ impl FromRequestParts<NodeState> for BoPage {
             parts.uri.query(),
         );
         chrome.account_link = Some(&t.nav);
-        Ok(Self { chrome, t })
+        let secure = state
+            .back_office
+            .as_ref()
+            .is_none_or(|office| office.settings.secure_cookies);
+        let remember_lang = lang
+            .explicit
+            .then(|| {
+                HeaderValue::from_str(&rathaus_web::lang::remember_cookie(lang.lang, secure)).ok()
+            })
+            .flatten();
+        Ok(Self {
+            chrome,
+            t,
+            remember_lang,
+        })
     }
 }
 
@@ -214,10 +230,19 @@ pub(crate) fn respond(
     };
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    for cookie in cookies.into_iter().flatten() {
+    for cookie in cookies
+        .into_iter()
+        .chain([page.remember_lang.clone()])
+        .flatten()
+    {
         headers.append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The back office's entry in the navigation of the node's pages.
+pub(crate) fn nav_link(lang: rathaus_domain::Lang) -> &'static rathaus_web::NavLink {
+    &texts::texts(lang).nav
 }
 
 /// 303 See Other: the answer to every successful form.

@@ -352,6 +352,16 @@ impl Browser {
         self.send(request).await
     }
 
+    /// Posts a body of the given content type (for example a multipart form with files).
+    pub async fn post_body(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Answer {
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        self.send(request).await
+    }
+
     /// GETs `form`, then posts `fields` to `action` with the page's CSRF token.
     pub async fn submit(&mut self, form: &str, action: &str, fields: &[(&str, &str)]) -> Answer {
         let csrf = self.get(form).await.csrf();

@@ -392,6 +392,17 @@ pub(super) async fn shared_secret(
     )
 }
 
+/// An audit entry with its chain columns, as the verification reads it.
+type AuditChainRow = (
+    i64,
+    DateTime<Utc>,
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+);
+
 pub(super) async fn verify_audit(
     pool: &PgPool,
 ) -> Result<crate::model::AuditVerification, StoreError> {
@@ -399,15 +410,7 @@ pub(super) async fn verify_audit(
     let mut previous = None;
     let mut entries = 0u64;
     loop {
-        let rows: Vec<(
-            i64,
-            DateTime<Utc>,
-            String,
-            Option<String>,
-            String,
-            String,
-            String,
-        )> = sqlx::query_as(
+        let rows: Vec<AuditChainRow> = sqlx::query_as(
             "SELECT id, at, event, account_id::text, detail, prev_hash, hash FROM audit_log \
                  WHERE id > $1 ORDER BY id LIMIT 1000",
         )
