@@ -225,10 +225,11 @@ impl Config {
             }
             figment = figment.merge(Toml::file_exact(file));
         }
-        // RATHAUS_LOG (the log filter) and RATHAUS_CONFIG (the file) are read elsewhere.
+        // Only `RATHAUS_SECTION__KEY` variables are configuration; others with the prefix
+        // (RATHAUS_LOG, RATHAUS_CONFIG, the test harness's RATHAUS_BIN) mean something else.
         figment = figment.merge(
             Env::prefixed("RATHAUS_")
-                .ignore(&["log", "config"])
+                .filter(|key| key.as_str().contains("__"))
                 .split("__"),
         );
         figment.extract().map_err(|e| {
