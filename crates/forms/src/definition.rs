@@ -45,6 +45,9 @@ pub struct FormDefinition {
     pub declaration: Text,
     /// How long an unfinished draft is kept (R4); 30 days unless the service says otherwise.
     pub draft_retention_days: u32,
+    /// The address field whose answer decides the responsible authority (the plot of a
+    /// building permit); without it, the first address of the form that lies in the area.
+    pub responsible_address: Option<Name>,
 }
 
 impl FormDefinition {

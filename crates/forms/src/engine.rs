@@ -416,6 +416,8 @@ pub fn read_step(
         }
     }
     errors.extend(check_step(step, &answers, today, &errors));
+    // The summary lists the messages in the order of the fields on the page.
+    errors.sort_by_key(|e| position(step, &e.input));
 
     let mut dropped_files = prune(form, &mut answers, today);
     // Files replaced or removed on this step are gone too.
@@ -436,6 +438,28 @@ pub fn read_step(
         new_files,
         dropped_files,
     })
+}
+
+/// Where an input sits on its step's page: the field, then the group entry and the field in
+/// the entry (a group's own message, at `group.count`, comes before its entries).
+fn position(step: &Step, input: &str) -> (usize, usize, usize) {
+    let mut names = input.split('.');
+    let first = names.next().unwrap_or_default();
+    let Some(index) = step.fields.iter().position(|f| f.name.as_str() == first) else {
+        return (usize::MAX, 0, 0);
+    };
+    let item = names.next().and_then(|n| n.parse::<usize>().ok());
+    match (&step.fields[index].kind, item, names.next()) {
+        (FieldKind::Group { fields, .. }, Some(item), Some(inner)) => (
+            index,
+            item + 1,
+            fields
+                .iter()
+                .position(|f| f.name.as_str() == inner)
+                .unwrap_or(usize::MAX),
+        ),
+        _ => (index, 0, 0),
+    }
 }
 
 /// Reads one non-group field into `into`, recording its error.

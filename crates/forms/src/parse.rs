@@ -63,6 +63,8 @@ struct RawForm {
     declaration: Text,
     #[serde(default)]
     draft_retention_days: Option<u32>,
+    #[serde(default)]
+    responsible_address: Option<String>,
     steps: Vec<Spanned<RawStep>>,
 }
 
@@ -300,10 +302,29 @@ impl Reader<'_> {
                 fields,
             });
         }
+        let responsible_address = match raw.responsible_address {
+            None => None,
+            Some(name) => {
+                let is_address = steps
+                    .iter()
+                    .flat_map(|s| &s.fields)
+                    .any(|f| f.name.as_str() == name && matches!(f.kind, FieldKind::Address));
+                if !is_address {
+                    return Err(self.error(
+                        span,
+                        format!(
+                            "`responsible_address` {name:?} must name an `address` field of the form outside a group"
+                        ),
+                    ));
+                }
+                Some(self.name(&span, &name, "field name")?)
+            }
+        };
         Ok(FormDefinition {
             steps,
             declaration: raw.declaration,
             draft_retention_days,
+            responsible_address,
         })
     }
 

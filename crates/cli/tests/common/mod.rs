@@ -300,7 +300,13 @@ impl Browser {
                 .collect();
             request.header("cookie", jar.join("; "))
         };
-        let response = request.send().await.unwrap();
+        let request = request.build().unwrap();
+        let what = format!("{} {}", request.method(), request.url());
+        let response = self
+            .client
+            .execute(request)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         for cookie in headers.get_all("set-cookie") {

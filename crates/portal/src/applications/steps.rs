@@ -232,7 +232,7 @@ fn render_step(
                 .replace("{total}", &visible.len().to_string()),
             progress,
             blocks: view::step_blocks(step, &draft.answers, &values, errors, f),
-            errors: view::errors_view(errors, lang),
+            errors: view::errors_view(step, errors, lang),
             multipart: step.has_uploads(),
             has_back: position > 0,
             last: engine::next_visible(form, index, &draft.answers, today).is_none(),

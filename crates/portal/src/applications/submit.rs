@@ -119,27 +119,40 @@ fn sections(
         .collect()
 }
 
-/// The authorities that receive the application: found from the first address in the answers
-/// that lies in the tenant's area (for authorities serving the whole tenant, any will do).
+/// The authorities that receive the application: found from the address the form names as
+/// deciding (`responsible_address`, the plot of a building permit), or else from the first
+/// address, in the order of the form, that lies in the tenant's area (for authorities serving
+/// the whole tenant, any will do).
 fn recipients<'a>(
     state: &'a PortalState,
     service: &OnlineService,
     answers: &Answers,
 ) -> Option<Vec<&'a Authority>> {
-    let mut postcodes: Vec<Postcode> = Vec::new();
-    let mut collect = |answers: &Answers| {
-        for (_, answer) in answers.iter() {
-            if let Answer::Parts(parts) = answer
-                && let Some(p) = parts.get("postcode").and_then(|p| p.parse().ok())
-            {
-                postcodes.push(p);
-            }
+    let postcode = |answer: Option<&Answer>| -> Option<Postcode> {
+        match answer {
+            Some(Answer::Parts(parts)) => parts.get("postcode").and_then(|p| p.parse().ok()),
+            _ => None,
         }
     };
-    collect(answers);
-    for (_, answer) in answers.iter() {
-        if let Answer::Items(items) = answer {
-            items.iter().for_each(&mut collect);
+    let mut postcodes: Vec<Postcode> = Vec::new();
+    if let Some(name) = &service.form.responsible_address {
+        postcodes.extend(postcode(answers.get(name.as_str())));
+    }
+    if postcodes.is_empty() {
+        for (_, field) in service.form.fields() {
+            match &field.kind {
+                FieldKind::Address => postcodes.extend(postcode(answers.get(field.name.as_str()))),
+                FieldKind::Group { fields, .. } => {
+                    for item in answers.items(field.name.as_str()) {
+                        for inner in fields {
+                            if matches!(inner.kind, FieldKind::Address) {
+                                postcodes.extend(postcode(item.get(inner.name.as_str())));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
     }
     // A form without any address still has a recipient when one authority serves everyone.

@@ -130,18 +130,39 @@ impl Values<'_> {
     }
 }
 
-pub(crate) fn errors_view(errors: &[FieldError], lang: Lang) -> Vec<ErrorView> {
+pub(crate) fn errors_view(step: &Step, errors: &[FieldError], lang: Lang) -> Vec<ErrorView> {
     errors
         .iter()
         .map(|e| ErrorView {
-            anchor: first_input_anchor(&e.input),
+            anchor: anchor(step, &e.input),
             message: e.message.get(lang).to_owned(),
         })
         .collect()
 }
 
-fn first_input_anchor(input: &str) -> String {
-    input_id(input)
+/// Where the summary's link for a message leads: the input, or for an address or a name
+/// (`owner_name`, `persons.0.other_guardian_address`) its first part, as the page has no
+/// element for the whole.
+fn anchor(step: &Step, input: &str) -> String {
+    let names: Vec<&str> = input.split('.').collect();
+    let field = match names.as_slice() {
+        [name] => step.fields.iter().find(|f| f.name.as_str() == *name),
+        [group, _, name] => step
+            .fields
+            .iter()
+            .filter(|f| f.name.as_str() == *group)
+            .find_map(|f| match &f.kind {
+                FieldKind::Group { fields, .. } => {
+                    fields.iter().find(|inner| inner.name.as_str() == *name)
+                }
+                _ => None,
+            }),
+        _ => None,
+    };
+    match field.and_then(|f| f.kind.parts().first()) {
+        Some(part) => input_id(&format!("{input}.{part}")),
+        None => input_id(input),
+    }
 }
 
 fn error_for(errors: &[FieldError], input: &str, lang: Lang) -> Option<String> {

@@ -134,7 +134,11 @@ impl Mailer for FileMailer {
             self.clock.now().format("%Y%m%dT%H%M%S%.3fZ"),
             mail.kind.as_str()
         );
-        tokio::fs::write(self.dir.join(&name), bytes).await?;
+        // Written aside and renamed, so that whoever watches the directory never reads half
+        // a mail.
+        let partial = self.dir.join(format!(".{name}.partial"));
+        tokio::fs::write(&partial, bytes).await?;
+        tokio::fs::rename(&partial, self.dir.join(&name)).await?;
         tracing::info!(kind = mail.kind.as_str(), file = %name, "mail written");
         Ok(())
     }
