@@ -39,8 +39,8 @@ impl AssuranceLevel {
         match (self, lang) {
             (Self::Basic, Lang::De) => "Basis (registriert)",
             (Self::Basic, Lang::En) => "Basic (registered)",
-            (Self::Substantial, Lang::De) => "Substanziell (einmal persönlich identifiziert)",
-            (Self::Substantial, Lang::En) => "Substantial (identified once in person)",
+            (Self::Substantial, Lang::De) => "Substanziell (Identität einmal geprüft)",
+            (Self::Substantial, Lang::En) => "Substantial (identity checked once)",
             (Self::High, Lang::De) => "Hoch (Online-Ausweis)",
             (Self::High, Lang::En) => "High (German eID card)",
         }

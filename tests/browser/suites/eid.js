@@ -111,12 +111,13 @@ describe('assurance level high with the test eID provider', { timeout: 120_000 }
       await page.goto(`${portal}/account/level`);
       assert.ok((await page.locator('#account-level').innerText()).includes('Hoch'));
 
-      // A new sign-in now has level high, and that page is accessible too.
+      // A later sign-in with the password keeps the checked identity (substantial); `high`
+      // needs the card again (A7). That page is accessible too.
       await checker.clearCookies();
       await signIn(check, portal);
       await check.goto(`${portal}/account/level`);
-      assert.ok((await check.locator('#account-level').innerText()).includes('Hoch'));
-      await expectAccessible(check, 'level page at high');
+      assert.ok((await check.locator('#account-level').innerText()).includes('Substanziell'));
+      await expectAccessible(check, 'level page after a password sign-in');
     } catch (err) {
       const shot = await saveFailureScreenshot(page, 'eid-level-high');
       err.message += `\nat ${page.url()}\nscreenshot: ${shot}`;
