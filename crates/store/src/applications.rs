@@ -234,6 +234,22 @@ macro_rules! application_queries {
             Ok(row.map(|(r,)| r))
         }
 
+        pub(super) async fn application_by_submission(
+            pool: &$pool,
+            account: &AccountId,
+            submission_id: uuid::Uuid,
+        ) -> Result<Option<ApplicationRecord>, StoreError> {
+            let row: Option<ApplicationRow> = sqlx::query_as(
+                "SELECT reference, service_key, status, submitted_at, updated_at \
+                 FROM applications WHERE account_id = $1 AND submission_id = $2",
+            )
+            .bind($account(account))
+            .bind(submission_id.to_string())
+            .fetch_optional(pool)
+            .await?;
+            row.map(application_record).transpose()
+        }
+
         type ApplicationRow = (String, String, String, DateTime<Utc>, DateTime<Utc>);
 
         fn application_record(row: ApplicationRow) -> Result<ApplicationRecord, StoreError> {

@@ -291,6 +291,14 @@ macro_rules! delegate_store {
                 applications::applications(&self.pool, account).await
             }
 
+            async fn application_by_submission(
+                &self,
+                account: &AccountId,
+                submission_id: uuid::Uuid,
+            ) -> Result<Option<ApplicationRecord>, StoreError> {
+                applications::application_by_submission(&self.pool, account, submission_id).await
+            }
+
             async fn application(
                 &self,
                 account: &AccountId,

@@ -272,6 +272,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn applications(&self, account: &AccountId)
     -> Result<Vec<ApplicationRecord>, StoreError>;
 
+    /// The account's application submitted with this `submission_id` (a second click on
+    /// "submit" after the first went through).
+    async fn application_by_submission(
+        &self,
+        account: &AccountId,
+        submission_id: uuid::Uuid,
+    ) -> Result<Option<ApplicationRecord>, StoreError>;
+
     /// One application of the account; another account's reference finds nothing.
     async fn application(
         &self,

@@ -300,10 +300,11 @@ pub async fn submit(
     // there; show it instead of a second submission.
     if !draft.stored {
         if let Ok(posted) = form.get("submission").parse::<uuid::Uuid>()
-            && let Ok(apps) = state.store.applications(&user.account.id).await
-            && let Some(app) = apps.first().filter(|a| a.service_key == service.key)
+            && let Ok(Some(app)) = state
+                .store
+                .application_by_submission(&user.account.id, posted)
+                .await
         {
-            let _ = posted;
             return see_other(&format!("/applications/{}", app.reference));
         }
         return see_other(&super::form_href(&service));

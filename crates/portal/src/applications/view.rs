@@ -468,8 +468,17 @@ pub(crate) fn display(field: &Field, answer: &Answer, lang: Lang, t: &FormTexts)
             _ => s.clone(),
         },
         Answer::Number(n) => {
-            let number = input_value(answer, lang);
-            let _ = n;
+            // As many decimals as the field allows (3200,50 €, not 3200,5), with the
+            // language's decimal separator.
+            let decimals = match &field.kind {
+                FieldKind::Number { decimals, .. } => usize::from(*decimals),
+                _ => 0,
+            };
+            let plain = format!("{n:.decimals$}");
+            let number = match lang {
+                Lang::De => plain.replace('.', ","),
+                Lang::En => plain,
+            };
             match &field.kind {
                 FieldKind::Number { unit: Some(u), .. } => format!("{number} {}", u.get(lang)),
                 _ => number,

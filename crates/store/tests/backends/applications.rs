@@ -140,6 +140,19 @@ pub(crate) async fn a_submit_is_written_once_with_its_outbox_and_receipt(db: &Te
     );
     let listed = store.applications(&anna).await.unwrap();
     assert_eq!(listed.len(), 1);
+    let found = store
+        .application_by_submission(&anna, submission)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.reference, "MU-2026-AAAA-BBBB");
+    assert!(
+        store
+            .application_by_submission(&bob, submission)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(listed[0].status, ApplicationStatus::Queued);
     assert!(store.applications(&bob).await.unwrap().is_empty());
     assert!(
