@@ -1019,7 +1019,7 @@ async fn v1_u1_daycare_voucher_over_http() {
             "gehalt.png",
             "Elternteil 2: Name Max Mustermann",
             "arbeitsuchend",
-            "3200,5 Euro",
+            "3200,50 Euro",
             "gehaltsabrechnungen.pdf",
             "Fachamt Jugend- und Familienhilfe Wandsbek",
         ],
