@@ -84,3 +84,71 @@ pub(crate) fn first_broken(
     }
     (None, previous)
 }
+
+/// `verify_audit` for one backend: reads the log in id order, a thousand entries at a time, and
+/// stops at the first entry that does not fit. `$account` is how the backend reads the account
+/// id as text.
+macro_rules! verify_audit_fn {
+    ($pool:ty, $account:literal) => {
+        /// An audit entry with its chain columns, as the verification reads it.
+        type AuditChainRow = (
+            i64,
+            DateTime<Utc>,
+            String,
+            Option<String>,
+            String,
+            String,
+            String,
+        );
+
+        pub(super) async fn verify_audit(
+            pool: &$pool,
+        ) -> Result<crate::model::AuditVerification, StoreError> {
+            let mut after = 0i64;
+            let mut previous = None;
+            let mut entries = 0u64;
+            loop {
+                let rows: Vec<AuditChainRow> = sqlx::query_as(concat!(
+                    "SELECT id, at, event, ",
+                    $account,
+                    ", detail, prev_hash, hash FROM audit_log WHERE id > $1 ORDER BY id LIMIT 1000"
+                ))
+                .bind(after)
+                .fetch_all(pool)
+                .await?;
+                let Some(last) = rows.last() else {
+                    return Ok(crate::model::AuditVerification {
+                        entries,
+                        first_broken: None,
+                    });
+                };
+                after = last.0;
+                entries += rows.len() as u64;
+                let rows: Vec<crate::audit_chain::ChainRow> = rows
+                    .into_iter()
+                    .map(|(id, at, event, account, detail, prev_hash, hash)| {
+                        crate::audit_chain::ChainRow {
+                            id,
+                            at,
+                            event,
+                            account,
+                            detail,
+                            prev_hash,
+                            hash,
+                        }
+                    })
+                    .collect();
+                let (broken, last_hash) = crate::audit_chain::first_broken(&rows, previous);
+                if broken.is_some() {
+                    return Ok(crate::model::AuditVerification {
+                        entries,
+                        first_broken: broken,
+                    });
+                }
+                previous = last_hash;
+            }
+        }
+    };
+}
+
+pub(crate) use verify_audit_fn;
