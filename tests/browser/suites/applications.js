@@ -5,29 +5,15 @@
 // with axe (WCAG 2.1 AA).
 
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createAccount, signIn } from '../lib/account.js';
 import { formatViolations, runAxe } from '../lib/axe.js';
 import { ARTIFACTS, newContext, saveFailureScreenshot } from '../lib/browser.js';
 import { env } from '../lib/env.js';
 
 const DOG_REGISTRATION = '99110009104000';
 const EMAIL = `hund-${Date.now()}@example.org`;
-const PASSWORD = 'Ein langer Satz als Passwort';
-
-/** The confirmation link of the confirm mail sent to `email`, decoded from quoted-printable. */
-function confirmLink(dataDir, email) {
-  const dir = path.join(dataDir, 'mail');
-  const mails = readdirSync(dir)
-    .filter((f) => f.endsWith('-confirm.eml'))
-    .map((f) => readFileSync(path.join(dir, f), 'utf8').replace(/=\r?\n/g, '').replace(/=3D/g, '='))
-    .filter((raw) => raw.includes(email));
-  assert.ok(mails.length > 0, `a confirmation mail to ${email} was written`);
-  const m = /(https?:\/\/[^\s"<>]+\/account\/confirm\?token=[A-Za-z0-9_-]+)/.exec(mails[mails.length - 1]);
-  assert.ok(m, 'the mail contains the confirmation link');
-  return m[1];
-}
 
 /**
  * Runs axe on the page's URL in a second, JavaScript-enabled context with the same cookies:
@@ -75,26 +61,8 @@ describe('online application: dog registration', { timeout: 120_000 }, () => {
   it('is completed, delivered and confirmed with a receipt', async () => {
     try {
       const portal = env.demo.portal;
-      await page.goto(`${portal}/account/register`);
-      await page.locator('#email').fill(EMAIL);
-      await page.locator('#password').fill(PASSWORD);
-      await Promise.all([page.waitForLoadState('load'), page.locator('form.account-form button[type="submit"]').click()]);
-      // Mails are written in the background.
-      let link;
-      for (let i = 0; i < 50 && !link; i++) {
-        try {
-          link = confirmLink(env.demo.dataDir, EMAIL);
-        } catch {
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-      assert.ok(link, 'confirmation mail');
-      await page.goto(link.replace(/^https?:\/\/[^/]+/, portal));
-      await Promise.all([page.waitForLoadState('load'), page.locator('main form button[type="submit"]').click()]);
-      await page.goto(`${portal}/account/sign-in`);
-      await page.locator('#email').fill(EMAIL);
-      await page.locator('#password').fill(PASSWORD);
-      await Promise.all([page.waitForURL(/\/account$/), page.locator('form.account-form button[type="submit"]').click()]);
+      await createAccount(page, portal, env.demo.dataDir, EMAIL);
+      await signIn(page, portal, EMAIL);
 
       await page.goto(`${portal}/services/${DOG_REGISTRATION}/apply`);
       await Promise.all([page.waitForURL(/\/form\/owner$/), page.getByRole('link', { name: 'Antrag online starten' }).click()]);
@@ -174,25 +142,8 @@ describe('idle logout warning', { timeout: 60_000 }, () => {
       const portal = env.demo.portal;
       // A fresh account, signed in through the pages.
       const email = `warnung-${Date.now()}@example.org`;
-      await page.goto(`${portal}/account/register`);
-      await page.locator('#email').fill(email);
-      await page.locator('#password').fill(PASSWORD);
-      await Promise.all([page.waitForLoadState('load'), page.locator('form.account-form button[type="submit"]').click()]);
-      let link;
-      for (let i = 0; i < 50 && !link; i++) {
-        try {
-          const candidate = confirmLink(env.demo.dataDir, email);
-          if (candidate) link = candidate;
-        } catch {
-          await new Promise((r) => setTimeout(r, 200));
-        }
-      }
-      await page.goto(link.replace(/^https?:\/\/[^/]+/, portal));
-      await Promise.all([page.waitForLoadState('load'), page.locator('main form button[type="submit"]').click()]);
-      await page.goto(`${portal}/account/sign-in`);
-      await page.locator('#email').fill(email);
-      await page.locator('#password').fill(PASSWORD);
-      await Promise.all([page.waitForURL(/\/account$/), page.locator('form.account-form button[type="submit"]').click()]);
+      await createAccount(page, portal, env.demo.dataDir, email);
+      await signIn(page, portal, email);
 
       // The page's timers run on a controlled clock.
       await page.clock.install();
