@@ -13,7 +13,7 @@ use rathaus_portal::delivery::{DeliverySettings, http_client, run_round};
 use rathaus_seal::protocol::{DELIVERY_TYP, DeliveryPayload};
 use rathaus_store::Store;
 use rathaus_store::testing::TestDatabase;
-use support::{App, start_time, test_keys};
+use support::{App, responsible_node, start_time, test_keys};
 
 const CANARY: &str = "Kanarienvogel-7f3a9c";
 
@@ -62,90 +62,11 @@ async fn start_node(app: &App, node: &str) -> Node {
     }
 }
 
-/// Fills in and submits the fixture form with `canary` as the dog's name; returns the reference.
+/// Anna fills in and submits the fixture form with `canary` as the dog's name.
 async fn submit_application(app: &App, canary: &str) -> String {
     let mut anna = app.browser();
     anna.create_account("anna@example.org").await;
-    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
-    let post = |fields: Vec<(&'static str, String)>| fields;
-    let steps = [
-        (
-            "owner",
-            post(vec![
-                ("owner_name.given_names", "Anna".into()),
-                ("owner_name.family_name", "Müller".into()),
-                ("owner_address.street", "Kirchenallee".into()),
-                ("owner_address.house_number", "1".into()),
-                ("owner_address.postcode", "20099".into()),
-                ("owner_address.city", "Hamburg".into()),
-            ]),
-        ),
-        (
-            "dogs",
-            post(vec![
-                ("dogs.count", "1".into()),
-                ("dogs.0.dog_name", canary.to_owned()),
-                ("dogs.0.breed", "mixed".into()),
-            ]),
-        ),
-        ("keeping", post(vec![("since", "2026-06-01".into())])),
-    ];
-    for (step, fields) in steps {
-        let mut all: Vec<(&str, &str)> = vec![("csrf", &csrf), ("step", step), ("action", "next")];
-        all.extend(fields.iter().map(|(k, v)| (*k, v.as_str())));
-        let answer = anna
-            .post(&format!("/services/local-test-dog/form/{step}"), &all)
-            .await;
-        assert_eq!(
-            answer.status,
-            StatusCode::SEE_OTHER,
-            "{step}: {}",
-            answer.body
-        );
-    }
-    let review = anna.get("/services/local-test-dog/review").await;
-    let submission = review
-        .body
-        .split("name=\"submission\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let done = anna
-        .post(
-            "/services/local-test-dog/submit",
-            &[
-                ("csrf", &csrf),
-                ("submission", &submission),
-                ("declaration", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    done.location()
-        .trim_start_matches("/applications/")
-        .to_owned()
-}
-
-/// The node the fixture's application goes to: the customer centre of 20099.
-fn responsible_node(app: &App) -> (String, String) {
-    let tenant = &app.state.tenant;
-    let authority = tenant
-        .authorities
-        .iter()
-        .find(|a| {
-            a.kind.as_str() == "kundenzentrum"
-                && a.district.as_ref().is_some_and(|d| {
-                    tenant
-                        .districts_for("20099".parse().unwrap())
-                        .iter()
-                        .any(|x| &x.id == d)
-                })
-        })
-        .unwrap();
-    (authority.node.to_string(), authority.id.to_string())
+    anna.apply_for_test_dog(canary).await
 }
 
 fn files_contain(path_prefix: &str, needle: &str) -> bool {

@@ -19,7 +19,7 @@ use rathaus_portal::delivery::{DeliverySettings, http_client, run_round};
 use rathaus_seal::protocol::{STATUS_TYP, StatusPayload};
 use rathaus_store::testing::TestDatabase;
 use rathaus_store::{ApplicationStatus, ClerkRecord, Store};
-use support::{App, PASSWORD, start_time, test_keys};
+use support::{App, PASSWORD, responsible_node, start_time, test_keys};
 
 const CLERK: &str = "erika@mitte.example.org";
 
@@ -130,83 +130,11 @@ async fn start_node(app: &App, node: &str, authority: &str, portal: &str) -> Nod
     }
 }
 
-/// The customer centre responsible for 20099, and its node.
-fn responsible(app: &App) -> (String, String) {
-    let tenant = &app.state.tenant;
-    let districts = tenant.districts_for("20099".parse().unwrap());
-    let authority = tenant
-        .authorities
-        .iter()
-        .find(|a| {
-            a.kind.as_str() == "kundenzentrum"
-                && a.district
-                    .as_ref()
-                    .is_some_and(|d| districts.iter().any(|x| &x.id == d))
-        })
-        .unwrap();
-    (authority.node.to_string(), authority.id.to_string())
-}
-
 /// Anna fills in and submits the fixture form; returns her browser and the reference.
 async fn submit(app: &App) -> (support::Browser<'_>, String) {
     let mut anna = app.browser();
     anna.create_account("anna@example.org").await;
-    let csrf = anna.get("/services/local-test-dog/form/owner").await.csrf();
-    let steps: [(&str, Vec<(&str, &str)>); 3] = [
-        (
-            "owner",
-            vec![
-                ("owner_name.given_names", "Anna"),
-                ("owner_name.family_name", "Müller"),
-                ("owner_address.street", "Kirchenallee"),
-                ("owner_address.house_number", "1"),
-                ("owner_address.postcode", "20099"),
-                ("owner_address.city", "Hamburg"),
-            ],
-        ),
-        (
-            "dogs",
-            vec![
-                ("dogs.count", "1"),
-                ("dogs.0.dog_name", "Bello"),
-                ("dogs.0.breed", "mixed"),
-            ],
-        ),
-        ("keeping", vec![("since", "2026-06-01")]),
-    ];
-    for (step, fields) in steps {
-        let mut all = vec![("csrf", csrf.as_str()), ("step", step), ("action", "next")];
-        all.extend(fields);
-        let answer = anna
-            .post(&format!("/services/local-test-dog/form/{step}"), &all)
-            .await;
-        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{step}");
-    }
-    let review = anna.get("/services/local-test-dog/review").await;
-    let submission = review
-        .body
-        .split("name=\"submission\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let done = anna
-        .post(
-            "/services/local-test-dog/submit",
-            &[
-                ("csrf", &csrf),
-                ("submission", &submission),
-                ("declaration", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    let reference = done
-        .location()
-        .trim_start_matches("/applications/")
-        .to_owned();
+    let reference = anna.apply_for_test_dog("Bello").await;
     (anna, reference)
 }
 
@@ -300,7 +228,7 @@ async fn application_status(app: &App, reference: &str) -> ApplicationStatus {
 async fn a_status_change_at_the_node_reaches_the_citizens_application() {
     let app = App::new().await;
     let portal = serve_portal(&app).await;
-    let (node_id, authority) = responsible(&app);
+    let (node_id, authority) = responsible_node(&app);
     let node = start_node(&app, &node_id, &authority, &portal).await;
     let (mut anna, reference) = submit(&app).await;
     let round = run_round(
@@ -394,7 +322,7 @@ async fn a_status_change_at_the_node_reaches_the_citizens_application() {
 async fn f3_a_portal_that_cannot_be_reached_gets_the_change_later_in_order() {
     let app = App::new().await;
     let portal = serve_portal(&app).await;
-    let (node_id, authority) = responsible(&app);
+    let (node_id, authority) = responsible_node(&app);
     let node = start_node(&app, &node_id, &authority, &portal).await;
     let (_anna, reference) = submit(&app).await;
     run_round(
@@ -467,7 +395,7 @@ impl ParseStatus for &str {
 async fn c3_forged_tampered_old_replayed_and_misdirected_status_messages_change_nothing() {
     let app = App::new().await;
     let portal = serve_portal(&app).await;
-    let (node_id, authority) = responsible(&app);
+    let (node_id, authority) = responsible_node(&app);
     let _node = start_node(&app, &node_id, &authority, &portal).await;
     let (_anna, reference) = submit(&app).await;
     run_round(

@@ -364,3 +364,88 @@ impl Browser<'_> {
         assert_eq!(signed_in.location(), "/account");
     }
 }
+
+impl Browser<'_> {
+    /// Fills in and submits the fixture service `local-test-dog` (signed in), with `dog_name` as
+    /// the dog's name and an address in 20099; returns the application's reference.
+    pub async fn apply_for_test_dog(&mut self, dog_name: &str) -> String {
+        let csrf = self.get("/services/local-test-dog/form/owner").await.csrf();
+        let steps: [(&str, Vec<(&str, &str)>); 3] = [
+            (
+                "owner",
+                vec![
+                    ("owner_name.given_names", "Anna"),
+                    ("owner_name.family_name", "Müller"),
+                    ("owner_address.street", "Kirchenallee"),
+                    ("owner_address.house_number", "1"),
+                    ("owner_address.postcode", "20099"),
+                    ("owner_address.city", "Hamburg"),
+                ],
+            ),
+            (
+                "dogs",
+                vec![
+                    ("dogs.count", "1"),
+                    ("dogs.0.dog_name", dog_name),
+                    ("dogs.0.breed", "mixed"),
+                ],
+            ),
+            ("keeping", vec![("since", "2026-06-01")]),
+        ];
+        for (step, fields) in steps {
+            let mut all = vec![("csrf", csrf.as_str()), ("step", step), ("action", "next")];
+            all.extend(fields);
+            let answer = self
+                .post(&format!("/services/local-test-dog/form/{step}"), &all)
+                .await;
+            assert_eq!(
+                answer.status,
+                StatusCode::SEE_OTHER,
+                "{step}: {}",
+                answer.body
+            );
+        }
+        let review = self.get("/services/local-test-dog/review").await;
+        let submission = review
+            .body
+            .split("name=\"submission\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let done = self
+            .post(
+                "/services/local-test-dog/submit",
+                &[
+                    ("csrf", &csrf),
+                    ("submission", &submission),
+                    ("declaration", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        done.location()
+            .trim_start_matches("/applications/")
+            .to_owned()
+    }
+}
+
+/// The customer centre responsible for 20099 (where `apply_for_test_dog` lives): its node id
+/// and its authority id.
+pub fn responsible_node(app: &App) -> (String, String) {
+    let tenant = &app.state.tenant;
+    let districts = tenant.districts_for("20099".parse().unwrap());
+    let authority = tenant
+        .authorities
+        .iter()
+        .find(|a| {
+            a.kind.as_str() == "kundenzentrum"
+                && a.district
+                    .as_ref()
+                    .is_some_and(|d| districts.iter().any(|x| &x.id == d))
+        })
+        .unwrap();
+    (authority.node.to_string(), authority.id.to_string())
+}
