@@ -123,7 +123,7 @@ pub fn accept(
         name: sanitise_name(&upload.file_name, kind),
         media_type: kind.media_type().to_owned(),
         size,
-        sha256: hex(&Sha256::digest(&upload.content)),
+        sha256: format!("{:x}", Sha256::digest(&upload.content)),
     })
 }
 
@@ -163,14 +163,6 @@ pub fn sanitise_name(raw: &str, kind: FileType) -> String {
         clean = "datei".to_owned();
     }
     format!("{clean}.{}", kind.extension())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
 }
 
 #[cfg(test)]

@@ -32,11 +32,7 @@ pub(crate) fn entry_hash(
         hasher.update((part.len() as u64).to_be_bytes());
         hasher.update(part.as_bytes());
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{:x}", hasher.finalize())
 }
 
 pub(crate) fn record_hash(prev_hash: &str, entry: &AuditRecord) -> String {
