@@ -21,8 +21,14 @@ const NODE_START_TIMEOUT: Duration = Duration::from_secs(20);
 struct RunningNode {
     id: String,
     addr: SocketAddr,
+    database_url: String,
     child: Child,
 }
+
+/// How often a node is started again on another port when it stops during start-up: between
+/// finding a port free and the node binding it, another process (another demo, a test running
+/// beside this one) may take it.
+const NODE_START_ATTEMPTS: u32 = 3;
 
 pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     apply_catalog_args(&mut config, &args.catalog);
@@ -109,11 +115,26 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         nodes.push(RunningNode {
             id: node.id.to_string(),
             addr,
+            database_url,
             child,
         });
     }
     for node in &mut nodes {
-        wait_until_listening(node).await?;
+        let mut attempt = 1;
+        while let Err(stopped) = wait_until_listening(node).await? {
+            if attempt >= NODE_START_ATTEMPTS {
+                bail!(
+                    "the authority node {} stopped during start-up ({stopped}); see its log above",
+                    node.id
+                );
+            }
+            attempt += 1;
+            let (addr, following) = next_free_port(portal_addr, next_port)?;
+            next_port = following;
+            tracing::warn!(node = %node.id, %addr, "the authority node stopped during start-up; trying another port");
+            node.child = spawn_node(&config, &node.id, addr, &node.database_url, &keys_dir)?;
+            node.addr = addr;
+        }
         prepared
             .store
             .register_node_endpoint(
@@ -208,17 +229,18 @@ fn spawn_node(
         .with_context(|| format!("cannot start the authority node {node}"))
 }
 
-async fn wait_until_listening(node: &mut RunningNode) -> anyhow::Result<()> {
+/// Waits until the node accepts connections (`Ok(Ok(()))`), or reports how it ended when it
+/// stopped during start-up (`Ok(Err(status))`).
+async fn wait_until_listening(
+    node: &mut RunningNode,
+) -> anyhow::Result<Result<(), std::process::ExitStatus>> {
     let deadline = tokio::time::Instant::now() + NODE_START_TIMEOUT;
     loop {
         if let Some(status) = node.child.try_wait()? {
-            bail!(
-                "the authority node {} stopped during start-up ({status}); see its log above",
-                node.id
-            );
+            return Ok(Err(status));
         }
         if tokio::net::TcpStream::connect(node.addr).await.is_ok() {
-            return Ok(());
+            return Ok(Ok(()));
         }
         if tokio::time::Instant::now() > deadline {
             bail!(
