@@ -5,12 +5,15 @@
 //! - [`tokens`]: random tokens from the operating system's CSPRNG, their SHA-256 digests (what
 //!   the database stores) and HMAC signatures (S3, S4);
 //! - [`throttle`]: the rule for rising delays after failed sign-ins (A4), as a pure function of
-//!   the failures' times.
+//!   the failures' times;
+//! - [`identification`]: one-time codes for the in-person check at a counter (A6).
 
 pub mod hashing;
+pub mod identification;
 pub mod throttle;
 pub mod tokens;
 
 pub use hashing::{HashError, Hasher, PasswordHash, Policy, Verification};
+pub use identification::{CodeError, IdentificationCode};
 pub use throttle::{Throttle, ThrottleRule};
 pub use tokens::{RandomError, SecretToken};

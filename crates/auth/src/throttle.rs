@@ -39,6 +39,18 @@ impl ThrottleRule {
         per_hour: 100,
     };
 
+    /// For the second-factor codes of one account: a six-digit code is far easier to guess than
+    /// a password, so after 5 wrong codes within an hour each try waits (1, 2, 4, … seconds, at
+    /// most 15 minutes), and no more than 10 tries an hour are allowed at all. Someone who has
+    /// the password therefore gets about 240 guesses a day, each right with a chance of 3 in a
+    /// million (±1 time step); the owner waits at most an hour.
+    pub const SECOND_FACTOR: Self = Self {
+        free: 5,
+        window: Duration::hours(1),
+        max_delay: Duration::minutes(15),
+        per_hour: 10,
+    };
+
     /// How far back [`ThrottleRule::check`] needs failures.
     pub fn horizon(&self) -> Duration {
         Duration::hours(1).max(self.window)

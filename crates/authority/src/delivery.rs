@@ -108,6 +108,9 @@ pub(crate) async fn receive(State(state): State<NodeState>, body: Bytes) -> Resp
             "the envelope does not open with this node's key",
         );
     }
+    if let Some(case) = delivery.in_reply_to.clone() {
+        return crate::messages::receive_reply(&state, &keys, delivery, &case, now).await;
+    }
     let case = CaseRecord {
         delivery_id,
         reference: delivery.reference.clone(),
@@ -122,6 +125,7 @@ pub(crate) async fn receive(State(state): State<NodeState>, body: Bytes) -> Resp
         Ok(stored) => stored,
         Err(e) => return store_error(&e),
     };
+    rathaus_failpoint::hit(rathaus_failpoint::NODE_AFTER_STORE);
     tracing::info!(reference = %case.reference, delivery = %delivery_id, stored, "delivery received");
     let receipt = ReceiptPayload {
         delivery_id: delivery.delivery_id,

@@ -2,10 +2,13 @@
 //! authorities of a tenant. Applications are delivered here and stored only here (DESIGN.md R3).
 //! This crate starts with the node's identity, its public start page, health and metrics; on it
 //! build the delivery endpoint ([`delivery`]), the clerks' back office ([`back_office`]) and the
-//! status back channel to the portal ([`status`]).
+//! status back channel to the portal ([`status`]), and the identification counter where clerks
+//! confirm a citizen's identity in person ([`counter`]).
 
 pub mod back_office;
+pub mod counter;
 mod delivery;
+pub mod messages;
 pub mod status;
 
 use std::sync::Arc;
@@ -127,6 +130,7 @@ pub fn router(state: NodeState, assets: &Assets, options: &LayerOptions) -> Rout
         .route("/metrics", get(rathaus_web::metrics::render))
         .route("/api/v1/deliveries", axum::routing::post(delivery::receive))
         .merge(back_office::routes())
+        .merge(counter::routes())
         .fallback(not_found)
         .with_state(state);
     rathaus_web::layers::apply(app.merge(assets.router()), options)

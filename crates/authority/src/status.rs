@@ -7,7 +7,8 @@
 //! and everything waits for the next one, so a later status never overtakes an earlier one.
 //! A message the portal can never accept (malformed, unknown delivery, replay) is dropped with a
 //! warning, so it does not block the others. The periodic task also ends old clerk sessions and
-//! forgets old sign-in failures and nonces.
+//! forgets old sign-in failures and nonces, and the same loop sends the clerks' messages to
+//! citizens ([`crate::messages`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -169,6 +170,15 @@ pub fn spawn_background(state: NodeState, interval: Duration) {
                     ),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "status round failed"),
+                }
+                match crate::messages::send_pending(&state, &client).await {
+                    Ok(round) if round.sent + round.failed > 0 => tracing::info!(
+                        sent = round.sent,
+                        failed = round.failed,
+                        "messages to citizens sent"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "message round failed"),
                 }
             }
             if last_cleanup.is_none_or(|at| at.elapsed() >= Duration::from_secs(600)) {

@@ -477,9 +477,16 @@ async fn z1_every_back_office_page_needs_a_signed_in_clerk() {
     let mut anonymous = node.browser();
     for path in [
         "/back-office".to_owned(),
+        "/back-office/counter".to_owned(),
         format!("/back-office/cases/{}", case.id),
         format!("/back-office/cases/{}/attachments/{}", case.id, case.file),
         format!("/back-office/cases/{}/export.json", case.id),
+        format!(
+            "/back-office/cases/{}/messages/{}/files/{}",
+            case.id,
+            uuid::Uuid::new_v4(),
+            case.file
+        ),
     ] {
         let answer = anonymous.get(&path).await;
         assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
@@ -490,7 +497,9 @@ async fn z1_every_back_office_page_needs_a_signed_in_clerk() {
     }
     for path in [
         format!("/back-office/cases/{}/status", case.id),
+        format!("/back-office/cases/{}/messages", case.id),
         "/back-office/sign-out".to_owned(),
+        "/back-office/counter".to_owned(),
     ] {
         let answer = anonymous
             .post(&path, &[("csrf", "x"), ("status", "decided")])

@@ -79,24 +79,36 @@ pub fn load_definitions(dir: &Path, tenant: Option<&TenantDirectory>) -> LoadedD
                 ),
             ));
         }
-        if let (Some(tenant), Some(responsibility)) = (tenant, &definition.responsibility)
-            && tenant.kind(&responsibility.authority_kind).is_none()
-        {
-            cross_errors.push(SourceError::new(
-                path,
-                definition.positions.authority_kind,
-                format!(
-                    "the tenant `{}` has no authority kind `{}`; known kinds: {}",
-                    tenant.id,
-                    responsibility.authority_kind,
-                    tenant
-                        .authority_kinds
-                        .iter()
-                        .map(|k| k.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+        let Some(tenant) = tenant else { continue };
+        // The responsible kind and every further recipient's kind must exist in the tenant.
+        let kinds = definition
+            .responsibility
+            .iter()
+            .map(|r| (&r.authority_kind, definition.positions.authority_kind))
+            .chain(
+                definition
+                    .recipients
+                    .iter()
+                    .map(|r| (&r.authority_kind, r.position)),
+            );
+        for (kind, position) in kinds {
+            if tenant.kind(kind).is_none() {
+                cross_errors.push(SourceError::new(
+                    path,
+                    position,
+                    format!(
+                        "the tenant `{}` has no authority kind `{}`; known kinds: {}",
+                        tenant.id,
+                        kind,
+                        tenant
+                            .authority_kinds
+                            .iter()
+                            .map(|k| k.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
         }
     }
     if !cross_errors.is_empty() {

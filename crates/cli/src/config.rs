@@ -58,6 +58,35 @@ pub struct PortalConfig {
     /// The portal's private key file for signing deliveries (`rathaus keys generate --owner
     /// portal`). Without it, submitted applications wait in the outbox.
     pub keys_file: Option<PathBuf>,
+    /// How long one delivery attempt holds its outbox entry, in seconds; a portal that dies
+    /// mid-attempt leaves the entry to be tried again after this.
+    #[serde(default = "default_delivery_lease_secs")]
+    pub delivery_lease_secs: u64,
+    /// The first retry of a failed delivery waits this long (doubling up to an hour).
+    #[serde(default = "default_delivery_first_retry_secs")]
+    pub delivery_first_retry_secs: u64,
+    /// Attempts after which a delivery becomes a dead letter.
+    #[serde(default = "default_delivery_max_attempts")]
+    pub delivery_max_attempts: u32,
+    /// Days a message in a citizen's mailbox is kept before the housekeeping deletes it (R1).
+    #[serde(default = "default_message_retention_days")]
+    pub message_retention_days: u32,
+}
+
+fn default_message_retention_days() -> u32 {
+    365
+}
+
+fn default_delivery_lease_secs() -> u64 {
+    120
+}
+
+fn default_delivery_first_retry_secs() -> u64 {
+    10
+}
+
+fn default_delivery_max_attempts() -> u32 {
+    400
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -180,6 +209,10 @@ impl Default for Config {
                 password_workers: 0,
                 password_wait_ms: 500,
                 keys_file: None,
+                delivery_lease_secs: default_delivery_lease_secs(),
+                delivery_first_retry_secs: default_delivery_first_retry_secs(),
+                delivery_max_attempts: default_delivery_max_attempts(),
+                message_retention_days: default_message_retention_days(),
             },
             authority: AuthorityConfig {
                 node: None,
@@ -299,6 +332,8 @@ impl Config {
              #              max_connections, session_idle_minutes, session_absolute_hours, secure_cookies,\n\
              #              client_ip_header, password_workers (0 = one per CPU), password_wait_ms,\n\
              #              upload_limit_bytes, keys_file (signing keys for deliveries),\n\
+             #              delivery_lease_secs, delivery_first_retry_secs, delivery_max_attempts,\n\
+             #              message_retention_days (mailbox messages are deleted after it),\n\
              #              clamd_address (host:port of ClamAV for uploads; empty = no scan)\n\
              # [authority]  node (id from the tenant file), listen, database_url, request_timeout_secs,\n\
              #              keys_file, portal_keys_file (pinned portal keys), body_limit_bytes,\n\

@@ -115,16 +115,16 @@ pub async fn prepare_portal(config: &Config) -> anyhow::Result<PreparedPortal> {
         Some(eid) => state.with_eid(eid),
         None => state,
     };
+    let state = state.with_mailbox(rathaus_portal::MailboxSettings {
+        retention: chrono::Duration::days(i64::from(config.portal.message_retention_days.max(1))),
+    });
     // Deliveries to the authority nodes: with the portal's signing keys the worker runs; without
     // them applications wait in the outbox until the keys are configured.
     let state = match &config.portal.keys_file {
         Some(path) => {
             let keys = rathaus_seal::read_private(path)?;
             let state = state.with_delivery_keys(keys);
-            rathaus_portal::delivery::spawn_worker(
-                state.clone(),
-                rathaus_portal::delivery::DeliverySettings::default(),
-            );
+            rathaus_portal::delivery::spawn_worker(state.clone(), delivery_settings(config));
             state
         }
         None => {
@@ -269,11 +269,24 @@ fn spawn_housekeeping(store: Arc<dyn Store>, clock: Arc<dyn Clock>, idle: chrono
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "could not delete expired drafts"),
             }
+            // Applications of deleted accounts, kept detached only until delivered.
+            match store.purge_detached_applications().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(applications = n, "detached applications deleted"),
+                Err(error) => tracing::warn!(%error, "could not delete detached applications"),
+            }
+            // R1: mailbox messages past their retention, with their files.
+            match store.purge_messages(now).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(messages = n, "expired mailbox messages deleted"),
+                Err(error) => tracing::warn!(%error, "could not delete expired messages"),
+            }
             if let Err(error) = store.purge_nonces(now - chrono::Duration::hours(1)).await {
                 tracing::warn!(%error, "could not delete old message nonces");
             }
-            // The outbox for operators: depth, dead letters, and the oldest waiting entry
-            // (R2: an application not delivered after 3 days needs someone to look).
+            // The outbox for operators: depth, dead letters, and the oldest waiting entry.
+            // The R2 alert for entries waiting more than 3 days is the delivery worker's
+            // sweep (`rathaus_portal::delivery::sweep`, gauge `rathaus_outbox_overdue`).
             match store.outbox_stats().await {
                 Ok(stats) => {
                     metrics::gauge!("rathaus_outbox_pending").set(stats.pending as f64);
@@ -282,13 +295,6 @@ fn spawn_housekeeping(store: Arc<dyn Store>, clock: Arc<dyn Clock>, idle: chrono
                         .oldest_pending
                         .map_or(0, |t| (now - t).num_seconds().max(0));
                     metrics::gauge!("rathaus_outbox_oldest_pending_seconds").set(age as f64);
-                    if age > 3 * 24 * 3600 {
-                        tracing::error!(
-                            pending = stats.pending,
-                            oldest_days = age / 86_400,
-                            "applications have waited more than 3 days for delivery"
-                        );
-                    }
                 }
                 Err(error) => tracing::warn!(%error, "could not read the outbox"),
             }
@@ -473,4 +479,19 @@ fn announce(what: &str, listener: &TcpListener) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "{what} listening");
     Ok(())
+}
+
+/// The delivery worker's settings from `[portal]`; the R2 deadlines (alert after 3 days, dead
+/// letter after 14) are the requirement's and not configurable.
+fn delivery_settings(config: &Config) -> rathaus_portal::delivery::DeliverySettings {
+    let portal = &config.portal;
+    // Between a second and a day: longer leases or first retries only delay deliveries.
+    let seconds =
+        |s: u64| chrono::Duration::seconds(i64::try_from(s.clamp(1, 86_400)).unwrap_or(1));
+    rathaus_portal::delivery::DeliverySettings {
+        lease: seconds(portal.delivery_lease_secs),
+        first_backoff: seconds(portal.delivery_first_retry_secs),
+        max_attempts: portal.delivery_max_attempts.max(1),
+        ..rathaus_portal::delivery::DeliverySettings::default()
+    }
 }

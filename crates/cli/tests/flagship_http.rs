@@ -411,6 +411,26 @@ async fn submit(browser: &mut Browser, key: &str) -> String {
         .strip_prefix("/applications/")
         .unwrap_or_else(|| panic!("{location}"))
         .to_owned();
+    // A second click on "submit" finds the first application: the same reference, no second.
+    let again = browser
+        .post(
+            &submit,
+            &[
+                ("csrf", &csrf),
+                ("submission", &submission),
+                ("declaration", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!((again.status, again.location()), (303, location.as_str()));
+    let list = browser.get("/applications").await;
+    assert_eq!(
+        list.body
+            .matches(&format!("href=\"/applications/{reference}\""))
+            .count(),
+        1,
+        "one application for {key}"
+    );
     assert!(
         reference.starts_with("HA-") && reference.len() == 17,
         "{reference}"
@@ -669,6 +689,28 @@ async fn v1_u1_resident_parking_permit_over_http() {
     )
     .await;
     refused_with(&partial, &["address"]);
+    // The zone comes from the address: an address outside every residents' parking zone is
+    // told so, and the step cannot be completed.
+    let outside = post_step(
+        &mut erika,
+        PARKING,
+        "applicant",
+        "next",
+        &[
+            ("given_names", "Erika"),
+            ("family_name", "Mustermann"),
+            ("address.street", "Sander Damm"),
+            ("address.house_number", "8"),
+            ("address.postcode", "21029"),
+            ("address.city", "Hamburg"),
+        ],
+    )
+    .await;
+    refused_with(&outside, &["parking_zone"]);
+    refused_saying(
+        &outside,
+        "An dieser Anschrift gibt es kein Bewohnerparkgebiet",
+    );
     let applicant = [
         ("given_names", "Erika"),
         ("family_name", "Mustermann"),
@@ -778,6 +820,28 @@ async fn v1_u1_resident_parking_permit_over_http() {
     )
     .await;
     refused_with(&renewal, &["duration"]);
+    // The fee is worked out by the portal; a posted fee is not what the page sent (Z3).
+    let open = open_step(&mut erika, PARKING, "permit").await;
+    shows(
+        &open.body,
+        &[
+            "Gebühr",
+            "wird ermittelt, sobald die nötigen Angaben vorliegen",
+        ],
+    );
+    let forged = post_step(
+        &mut erika,
+        PARKING,
+        "permit",
+        "next",
+        &[
+            ("application_kind", "first"),
+            ("duration", "two_years"),
+            ("fee", "0.00"),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status, 400, "a posted fee is refused");
     let permit = [
         ("application_kind", "first"),
         // Only asked for a renewal or change: not kept.
@@ -801,8 +865,12 @@ async fn v1_u1_resident_parking_permit_over_http() {
             "fahrzeugschein.png",
             "rueckseite.pdf",
             "mein erster Bewohnerparkausweis",
-            // The fee is shown before submitting.
+            // The fee and the zone are shown before submitting, worked out by the portal.
             "2 Jahre – 130,00 Euro",
+            "Gebühr (vom Portal ermittelt)",
+            "130,00 €",
+            "Ihre Bewohnerparkzone (vom Portal ermittelt)",
+            "E 1 Eimsbüttel-Süd",
             "Landesbetrieb Verkehr",
         ],
     );
@@ -1574,7 +1642,34 @@ async fn v1_u1_residence_registration_over_http() {
             "Wohnungsgeberbestätigung",
         ],
     );
-    submit(&mut erika, RESIDENCE).await;
+    let reference = submit(&mut erika, RESIDENCE).await;
+    // Two recipients (issue 5): the registration office and the ID card office of the new home,
+    // each with its own copy, both acknowledged.
+    let page = erika.get(&format!("/applications/{reference}")).await;
+    for office in ["Kundenzentrum Altona", "Personalausweisbehörde Altona"] {
+        assert!(
+            page.body
+                .contains(&format!("<strong>{office}</strong>: Zugestellt")),
+            "{office}: {}",
+            page.body
+        );
+    }
+    let node = demo.data_dir().join("nodes/kundenzentren.db");
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}?mode=ro", node.display()))
+        .await
+        .unwrap();
+    let cases: Vec<(String, String)> = sqlx::query_as(
+        "SELECT authority_id, delivery_id FROM cases WHERE reference = $1 ORDER BY authority_id",
+    )
+    .bind(&reference)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        cases.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>(),
+        ["kundenzentrum-altona", "personalausweisbehoerde-altona"]
+    );
+    assert_ne!(cases[0].1, cases[1].1, "one delivery id per recipient");
 }
 
 // ---- double submit, undeclared field, CSRF, tampering, ended session --------------------------
@@ -1727,4 +1822,77 @@ async fn s4_z3_s2_double_submit_undeclared_field_no_token_tampering_and_ended_se
     );
     assert_eq!(list.body.matches("<tr><td>").count(), 1, "one application");
     wait_delivered(&mut anna, reference).await;
+}
+
+/// The same refusals for the other four flagship services, on their first step: a post without
+/// the CSRF token (403), a value the step does not declare or a later step's field under a
+/// tampered hidden `step` (400), and a post after the session ended (to sign-in); none of them
+/// stores anything. (The double submit of each is checked by `submit`.)
+#[tokio::test]
+async fn s4_z3_s2_every_flagship_refuses_token_less_undeclared_tampered_and_stale_posts() {
+    let demo = Demo::start(&[]);
+    let mut erika = citizen(&demo, "erika@example.org").await;
+    raise_to_high(&demo, &mut erika, RESIDENCE).await;
+    let services = [
+        (PARKING, "number_plate"),
+        (DAYCARE, "care_hours"),
+        (BUILDING, "designer_name"),
+        (RESIDENCE, "moved_from_abroad"),
+    ];
+    let mut tokens = Vec::new();
+    for (key, later_field) in services {
+        let first = first_step(key);
+        start(&mut erika, key, first).await;
+        let path = step_path(key, first);
+        let csrf = open_step(&mut erika, key, first).await.csrf();
+        let base = [("step", first), ("action", "next")];
+        let no_token = erika.post(&path, &base).await;
+        assert_eq!(no_token.status, 403, "{key}: {}", no_token.body);
+        let mut fields = base.to_vec();
+        fields.push(("csrf", csrf.as_str()));
+        for extra in [
+            ("is_admin", "true"),
+            ("fee", "0.00"),
+            ("parking_zone", "A 1"),
+        ] {
+            let mut undeclared = fields.clone();
+            undeclared.push(extra);
+            let refused = erika.post(&path, &undeclared).await;
+            assert_eq!(refused.status, 400, "{key} {extra:?}");
+            assert!(!refused.body.contains(extra.0), "V3: no echo of the input");
+        }
+        let mut tampered = fields.clone();
+        tampered[0].1 = "review";
+        tampered.push((later_field, "x"));
+        assert_eq!(erika.post(&path, &tampered).await.status, 400, "{key}");
+        let list = erika.get("/applications").await;
+        assert!(
+            !list.body.contains(&form_path(key)),
+            "{key}: nothing was stored: {}",
+            list.body
+        );
+        tokens.push((key, path, csrf));
+    }
+
+    // The session ends; posts with the old cookie and token go to sign-in and store nothing.
+    let old_session = erika.session_cookie().unwrap();
+    let out = erika
+        .post("/account/sign-out", &[("csrf", &tokens[0].2)])
+        .await;
+    assert_eq!(out.status, 303);
+    let mut stale = Browser::new(&demo.portal);
+    stale.cookies.insert("rathaus_session".into(), old_session);
+    for (key, path, csrf) in &tokens {
+        let first = first_step(key);
+        let late = stale
+            .post(path, &[("csrf", csrf), ("step", first), ("action", "save")])
+            .await;
+        assert_eq!(late.status, 303, "{key}: {}", late.body);
+        assert!(late.location().starts_with("/account/sign-in"), "{key}");
+    }
+    sign_in(&mut erika, "erika@example.org").await;
+    let list = erika.get("/applications").await;
+    for (key, _, _) in &tokens {
+        assert!(!list.body.contains(&form_path(key)), "{key}: {}", list.body);
+    }
 }

@@ -166,6 +166,10 @@ impl SessionId {
     pub fn random() -> Self {
         Self(uuid::Uuid::new_v4())
     }
+
+    pub fn as_uuid(self) -> uuid::Uuid {
+        self.0
+    }
 }
 
 impl fmt::Display for SessionId {

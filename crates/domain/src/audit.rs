@@ -29,10 +29,29 @@ pub enum AuditEvent {
     CaseStatusChanged,
     /// A clerk account was created at an authority node.
     ClerkAdded,
+    /// A citizen asked for a one-time identification code (never the code itself).
+    IdentificationCodeIssued,
+    /// An identification at an authority's counter: at the node who confirmed it and the
+    /// outcome, at the portal a refused code; never the person's attributes.
+    IdentityChecked,
+    /// A citizen confirmed an authenticator app (TOTP) as second factor.
+    SecondFactorAdded,
+    /// A citizen removed their authenticator app.
+    SecondFactorRemoved,
+    /// A wrong or reused second-factor code (never the code).
+    SecondFactorFailed,
+    /// A recovery code was used instead of the authenticator (never the code).
+    RecoveryCodeUsed,
+    /// The citizen downloaded their own data (sections only, never the data).
+    DataExported,
+    /// The citizen changed their password while signed in (never the password).
+    PasswordChanged,
+    /// The citizen deleted their account; the entry keeps only the pseudonymous id and counts.
+    AccountDeleted,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 14] = [
+    pub const ALL: [AuditEvent; 23] = [
         Self::Register,
         Self::EmailConfirmed,
         Self::SignIn,
@@ -47,6 +66,15 @@ impl AuditEvent {
         Self::CaseExported,
         Self::CaseStatusChanged,
         Self::ClerkAdded,
+        Self::IdentificationCodeIssued,
+        Self::IdentityChecked,
+        Self::SecondFactorAdded,
+        Self::SecondFactorRemoved,
+        Self::SecondFactorFailed,
+        Self::RecoveryCodeUsed,
+        Self::DataExported,
+        Self::PasswordChanged,
+        Self::AccountDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +93,15 @@ impl AuditEvent {
             Self::CaseExported => "case_exported",
             Self::CaseStatusChanged => "case_status_changed",
             Self::ClerkAdded => "clerk_added",
+            Self::IdentificationCodeIssued => "identification_code_issued",
+            Self::IdentityChecked => "identity_checked",
+            Self::SecondFactorAdded => "second_factor_added",
+            Self::SecondFactorRemoved => "second_factor_removed",
+            Self::SecondFactorFailed => "second_factor_failed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::DataExported => "data_exported",
+            Self::PasswordChanged => "password_changed",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 }

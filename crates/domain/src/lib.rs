@@ -17,6 +17,7 @@ pub mod postcode;
 pub mod service;
 pub mod source;
 pub mod tenant;
+pub mod verified;
 
 pub use account::{AccountId, Email, EmailError, SessionId};
 pub use assurance::AssuranceLevel;
@@ -32,3 +33,4 @@ pub use postcode::Postcode;
 pub use service::{AuthorityKindId, ServiceAudience, ServiceDefinition};
 pub use source::{Position, SourceError};
 pub use tenant::{Authority, AuthorityId, DistrictId, NodeId, TenantDirectory, TenantId};
+pub use verified::{AttributeSource, VerifiedAddress, VerifiedAttributes};

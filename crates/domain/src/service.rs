@@ -49,6 +49,22 @@ pub struct Responsibility {
     pub authority_kind: AuthorityKindId,
 }
 
+/// A further authority that gets its own copy of every application, besides the responsible
+/// one (residence registration: the ID card office, for the new address on the card). It is
+/// found the way the responsible authority is, from the same address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recipient {
+    pub authority_kind: AuthorityKindId,
+    /// Why this authority receives the application; shown to the citizen before submitting.
+    pub purpose: Text,
+    #[serde(skip)]
+    pub position: Option<Position>,
+}
+
+/// At most this many further recipients: each costs an encryption and a delivery per
+/// application.
+pub const MAX_RECIPIENTS: usize = 5;
+
 /// A validated service definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceDefinition {
@@ -68,6 +84,8 @@ pub struct ServiceDefinition {
     pub legal_basis: Vec<LegalBasis>,
     pub processing_time: Option<Text>,
     pub responsibility: Option<Responsibility>,
+    /// Further authorities receiving every application (`[[recipients]]`); empty for most.
+    pub recipients: Vec<Recipient>,
     #[serde(skip)]
     pub positions: DefinitionPositions,
 }
@@ -138,6 +156,8 @@ struct RawDefinition {
     processing_time: Option<Text>,
     #[serde(default)]
     responsibility: Option<RawResponsibility>,
+    #[serde(default)]
+    recipients: Vec<Spanned<RawRecipient>>,
     /// The online form; read and checked by the forms engine (`rathaus-forms`), which knows
     /// its format. Here only its presence matters.
     #[serde(default)]
@@ -173,6 +193,13 @@ struct RawLegalBasis {
 #[serde(deny_unknown_fields)]
 struct RawResponsibility {
     authority_kind: Spanned<AuthorityKindId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRecipient {
+    authority_kind: Spanned<AuthorityKindId>,
+    purpose: Text,
 }
 
 impl RawDefinition {
@@ -317,7 +344,48 @@ impl RawDefinition {
             );
         }
 
+        let mut recipients: Vec<Recipient> = Vec::new();
+        for raw in self.recipients {
+            let span = raw.span();
+            let raw = raw.into_inner();
+            let kind_span = raw.authority_kind.span();
+            let kind = raw.authority_kind.into_inner();
+            if !*self.online.get_ref() {
+                return fail(
+                    span,
+                    "[[recipients]] receive online applications: the service needs `online = true`"
+                        .into(),
+                );
+            }
+            if recipients.len() == MAX_RECIPIENTS {
+                return fail(
+                    span,
+                    format!("at most {MAX_RECIPIENTS} further [[recipients]] are allowed"),
+                );
+            }
+            if responsibility
+                .as_ref()
+                .is_some_and(|r| r.authority_kind == kind)
+            {
+                return fail(
+                    kind_span,
+                    format!(
+                        "`{kind}` is already the responsible authority kind of [responsibility]; a recipient names another kind"
+                    ),
+                );
+            }
+            if recipients.iter().any(|r| r.authority_kind == kind) {
+                return fail(kind_span, format!("the recipient `{kind}` is named twice"));
+            }
+            recipients.push(Recipient {
+                authority_kind: kind,
+                purpose: raw.purpose,
+                position: at(kind_span),
+            });
+        }
+
         Ok(ServiceDefinition {
+            recipients,
             positions: DefinitionPositions {
                 key: at(self.key.span()),
                 authority_kind: authority_kind_position,
@@ -404,6 +472,53 @@ authority_kind = "finanzamt"
         );
         assert_eq!(def.positions.key.unwrap().line, 2);
         assert_eq!(def.positions.authority_kind.unwrap().line, 21);
+    }
+
+    const RECIPIENT: &str = "\n[[recipients]]\nauthority_kind = \"kasse\"\npurpose = { de = \"Die Kasse bucht die Steuer.\", en = \"The cash office books the tax.\" }\n";
+
+    #[test]
+    fn without_recipients_the_responsible_authority_is_the_only_one() {
+        assert!(parse(EXAMPLE).unwrap().recipients.is_empty());
+    }
+
+    #[test]
+    fn further_recipients_parse_with_purpose_and_line() {
+        let def = parse(&format!("{EXAMPLE}{RECIPIENT}")).unwrap();
+        assert_eq!(def.recipients.len(), 1);
+        let recipient = &def.recipients[0];
+        assert_eq!(recipient.authority_kind.as_str(), "kasse");
+        assert_eq!(
+            recipient.purpose.get(Lang::En),
+            "The cash office books the tax."
+        );
+        assert_eq!(recipient.position.unwrap().line, 24);
+    }
+
+    #[test]
+    fn bad_recipients_are_errors_with_their_line() {
+        let twice = format!("{EXAMPLE}{RECIPIENT}{RECIPIENT}");
+        let err = parse(&twice).unwrap_err();
+        assert!(err.message.contains("named twice"), "{err}");
+        assert_eq!(err.position.unwrap().line, 28, "{err}");
+
+        let responsible = format!("{EXAMPLE}{}", RECIPIENT.replace("kasse", "finanzamt"));
+        let err = parse(&responsible).unwrap_err();
+        assert!(err.message.contains("already the responsible"), "{err}");
+        assert_eq!(err.position.unwrap().line, 24, "{err}");
+
+        let offline = format!("{EXAMPLE}{RECIPIENT}").replace("online = true", "online = false");
+        let err = parse(&offline).unwrap_err();
+        assert!(err.message.contains("online = true"), "{err}");
+
+        let no_purpose = format!("{EXAMPLE}\n[[recipients]]\nauthority_kind = \"kasse\"\n");
+        let err = parse(&no_purpose).unwrap_err();
+        assert!(err.message.contains("purpose"), "{err}");
+
+        let many: String = (0..=MAX_RECIPIENTS)
+            .map(|i| RECIPIENT.replace("kasse", &format!("kasse{i}")))
+            .collect();
+        let err = parse(&format!("{EXAMPLE}{many}")).unwrap_err();
+        assert!(err.message.contains("at most"), "{err}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::fmt;
 use rathaus_domain::Text;
 use serde::Serialize;
 
+use crate::computed::ComputedValue;
 use crate::expr::{Expr, Type};
 
 /// The name of a step or field: `[a-z][a-z0-9_]*`, at most 40 bytes. Field names are what the
@@ -48,6 +49,8 @@ pub struct FormDefinition {
     /// The address field whose answer decides the responsible authority (the plot of a
     /// building permit); without it, the first address of the form that lies in the area.
     pub responsible_address: Option<Name>,
+    /// Values the portal works out from the answers (a fee, a zone), in declaration order.
+    pub computed: Vec<ComputedValue>,
 }
 
 impl FormDefinition {
@@ -69,6 +72,22 @@ impl FormDefinition {
         self.fields()
             .map(|(_, f)| f)
             .find(|f| f.name.as_str() == name)
+    }
+
+    /// Every attribute the form declares for prefill, once each, in a stable order: what an
+    /// identity check for this form may ask for (R3: requested ⊆ declared).
+    pub fn prefill_attributes(&self) -> Vec<Attribute> {
+        let mut out: Vec<Attribute> = self.fields().filter_map(|(_, f)| f.prefill).collect();
+        out.sort_by_key(|a| *a as u8);
+        out.dedup();
+        out
+    }
+
+    /// The computed values shown on a step.
+    pub fn computed_on<'a>(&'a self, step: &'a str) -> impl Iterator<Item = &'a ComputedValue> {
+        self.computed
+            .iter()
+            .filter(move |c| c.step.as_str() == step)
     }
 
     /// Whether any step asks for files (the step page then posts multipart).
@@ -130,6 +149,8 @@ pub struct Check {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Attribute {
+    /// Given and family names together, for a `person_name` field.
+    Name,
     GivenNames,
     FamilyName,
     BirthName,

@@ -1,12 +1,14 @@
 //! The submission document: what an authority receives, machine-readable, in the shape of
 //! the published schema ([`crate::schema`]). It carries no account identifier (R4): the
-//! portal alone knows whose application it is.
+//! portal alone knows whose application it is. `verified` names the answers that were
+//! prefilled from an identity check and left unchanged, with where and when they were verified.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rathaus_domain::{Lang, ServiceKey};
 use serde_json::{Value as Json, json};
 
 use crate::answers::Answers;
+use crate::prefill::Marks;
 
 /// The format tag every document carries, so receivers can evolve with it.
 pub const FORMAT: &str = "rathaus-submission/1";
@@ -18,6 +20,7 @@ pub fn submission_document(
     submitted_at: DateTime<Utc>,
     lang: Lang,
     answers: &Answers,
+    verified: &Marks,
 ) -> Json {
     json!({
         "format": FORMAT,
@@ -27,5 +30,6 @@ pub fn submission_document(
         "language": lang.code(),
         "answers": answers.to_json(),
         "attachments": answers.files(),
+        "verified": verified.to_json(),
     })
 }

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::answers::{Answer, AnswerEnv, Answers, FileRef};
+use crate::computed;
 use crate::definition::{Field, FieldKind, FormDefinition, Requirement, Step};
 use crate::message::Msg;
 use crate::uploads::{self, Upload};
@@ -59,6 +60,8 @@ pub enum Action {
     Remove(String, usize),
     /// Remove an uploaded file from the field with this input name.
     RemoveFile(String, uuid::Uuid),
+    /// Fill the step's declared fields from verified attributes: the citizen's consent.
+    Prefill,
 }
 
 impl Action {
@@ -67,6 +70,7 @@ impl Action {
             "" | "next" => Some(Self::Next),
             "back" => Some(Self::Back),
             "save" => Some(Self::Save),
+            "prefill" => Some(Self::Prefill),
             _ => {
                 let (verb, rest) = raw.split_once(':')?;
                 match verb {
@@ -415,11 +419,14 @@ pub fn read_step(
             ),
         }
     }
+    compute(form, &mut answers, today);
     errors.extend(check_step(step, &answers, today, &errors));
+    errors.extend(computed_errors(form, step, &answers, today));
     // The summary lists the messages in the order of the fields on the page.
     errors.sort_by_key(|e| position(step, &e.input));
 
     let mut dropped_files = prune(form, &mut answers, today);
+    compute(form, &mut answers, today);
     // Files replaced or removed on this step are gone too.
     let kept: BTreeSet<uuid::Uuid> = answers.files().iter().map(|f| f.id).collect();
     dropped_files.extend(
@@ -634,6 +641,49 @@ fn check_field(
     }
 }
 
+/// Works every computed value out again for these answers (values of hidden steps are left
+/// out). Run after every change of the answers and whenever a draft is loaded; computed
+/// values are never kept or read from a post.
+pub fn compute(form: &FormDefinition, answers: &mut Answers, today: NaiveDate) {
+    if form.computed.is_empty() {
+        return;
+    }
+    let hidden: Vec<&str> = form
+        .steps
+        .iter()
+        .filter(|s| !step_visible(s, answers, today))
+        .map(|s| s.id.as_str())
+        .collect();
+    computed::refresh(&form.computed, &|id| !hidden.contains(&id), answers, today);
+}
+
+/// A blocking lookup of this step without a match ("no residents' parking zone at this
+/// address") keeps the step from being completed; the message is anchored at the value.
+fn computed_errors(
+    form: &FormDefinition,
+    step: &Step,
+    answers: &Answers,
+    today: NaiveDate,
+) -> Vec<FieldError> {
+    form.computed_on(step.id.as_str())
+        .filter(|value| value.blocking())
+        .filter_map(|value| {
+            let env = AnswerEnv {
+                answers,
+                item: None,
+                today,
+            };
+            match (value.evaluate(&env), value.none_text()) {
+                (computed::Outcome::NoMatch, Some(none)) => Some(FieldError {
+                    input: value.name.to_string(),
+                    message: Msg::text(none),
+                }),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// Checks every shown step again before submit: the answers of an earlier step may have
 /// changed what a later rule says. Returns the first step with problems and its messages.
 pub fn check_all(
@@ -644,7 +694,8 @@ pub fn check_all(
     visible_steps(form, answers, today)
         .into_iter()
         .find_map(|i| {
-            let errors = check_step(&form.steps[i], answers, today, &[]);
+            let mut errors = check_step(&form.steps[i], answers, today, &[]);
+            errors.extend(computed_errors(form, &form.steps[i], answers, today));
             (!errors.is_empty()).then_some((i, errors))
         })
 }

@@ -5,17 +5,21 @@
 //! - [`engine`] reads posted steps into typed [`Answers`], applies the logic, and decides
 //!   where a citizen may go;
 //! - [`uploads`] decides what an uploaded file really is;
+//! - [`computed`] works out values such as fees from the answers, never from a post;
+//! - [`prefill`] fills declared fields from verified attributes, with consent, and marks them;
 //! - [`document`] and [`schema`] describe what an authority receives.
 //!
 //! Nothing here does I/O; time is passed in.
 
 pub mod answers;
+pub mod computed;
 pub mod definition;
 pub mod document;
 pub mod engine;
 pub mod expr;
 pub mod message;
 pub mod parse;
+pub mod prefill;
 pub mod schema;
 pub mod uploads;
 pub mod values;

@@ -16,6 +16,8 @@ use crate::definition::{
 };
 use crate::expr::{Env, Expr, Type, Value};
 
+mod computed;
+
 const MAX_STEPS: usize = 30;
 const MAX_FIELDS_PER_STEP: usize = 60;
 const MAX_FIELDS: usize = 400;
@@ -66,6 +68,8 @@ struct RawForm {
     #[serde(default)]
     responsible_address: Option<String>,
     steps: Vec<Spanned<RawStep>>,
+    #[serde(default)]
+    computed: Vec<Spanned<computed::RawComputed>>,
 }
 
 #[derive(Deserialize)]
@@ -250,6 +254,8 @@ impl Reader<'_> {
         let mut field_names = HashSet::new();
         // What a step's own `when` may read: fields of earlier steps only.
         let mut earlier = Scope::default();
+        // What a computed value shown on a step may read: that step's fields and earlier ones.
+        let mut step_scopes: Vec<(Name, Scope)> = Vec::with_capacity(raw.steps.len());
         for raw_step in raw.steps {
             let span = raw_step.span();
             let raw_step = raw_step.into_inner();
@@ -293,6 +299,7 @@ impl Reader<'_> {
                 scope.add_field(&field);
                 fields.push(field);
             }
+            step_scopes.push((id.clone(), scope.clone()));
             earlier = scope;
             steps.push(Step {
                 id,
@@ -320,11 +327,13 @@ impl Reader<'_> {
                 Some(self.name(&span, &name, "field name")?)
             }
         };
+        let computed = self.computed(raw.computed, &step_scopes, &field_names)?;
         Ok(FormDefinition {
             steps,
             declaration: raw.declaration,
             draft_retention_days,
             responsible_address,
+            computed,
         })
     }
 
@@ -398,6 +407,11 @@ impl Reader<'_> {
             )));
         }
         let kind = self.kind(&span, &name, &mut raw, outer)?;
+        if group.is_some() && raw.prefill.is_some() {
+            return Err(at(format!(
+                "the field `{name}` is inside a group and cannot be prefilled: an entry of a group may be about someone else"
+            )));
+        }
         if let Some(attribute) = raw.prefill
             && !prefill_fits(attribute, &kind)
         {
@@ -739,6 +753,7 @@ fn uses_today(source: &str) -> bool {
 
 fn prefill_fits(attribute: Attribute, kind: &FieldKind) -> bool {
     match attribute {
+        Attribute::Name => matches!(kind, FieldKind::PersonName),
         Attribute::GivenNames
         | Attribute::FamilyName
         | Attribute::BirthName

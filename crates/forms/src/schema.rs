@@ -5,6 +5,7 @@
 use rathaus_domain::ServiceKey;
 use serde_json::{Map, Value as Json, json};
 
+use crate::computed::ComputedType;
 use crate::definition::{Field, FieldKind, FormDefinition, Requirement};
 
 /// The schema of the whole submission document of `key`.
@@ -16,7 +17,7 @@ pub fn submission_schema(key: &ServiceKey, name: &str, form: &FormDefinition) ->
         "title": name,
         "type": "object",
         "additionalProperties": false,
-        "required": ["format", "service", "reference", "submitted_at", "language", "answers", "attachments"],
+        "required": ["format", "service", "reference", "submitted_at", "language", "answers", "attachments", "verified"],
         "properties": {
             "format": { "const": crate::document::FORMAT },
             "service": {
@@ -31,8 +32,9 @@ pub fn submission_schema(key: &ServiceKey, name: &str, form: &FormDefinition) ->
             "reference": { "type": "string", "pattern": "^[A-Z0-9-]{8,40}$" },
             "submitted_at": { "type": "string", "format": "date-time" },
             "language": { "enum": ["de", "en"] },
-            "answers": object_of(&fields),
-            "attachments": { "type": "array", "items": file_schema() }
+            "answers": with_computed(object_of(&fields), form),
+            "attachments": { "type": "array", "items": file_schema() },
+            "verified": verified_schema(form)
         }
     })
 }
@@ -139,6 +141,64 @@ fn field_schema(field: &Field) -> Json {
             })
         }
     }
+}
+
+/// Which answers came verified from an identity check: only fields that declare `prefill`.
+fn verified_schema(form: &FormDefinition) -> Json {
+    let mark = json!({
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["source", "verified_at"],
+        "properties": {
+            "source": { "enum": ["eid", "counter", "account"] },
+            "verified_at": { "type": "string", "format": "date-time" }
+        }
+    });
+    let properties: Map<String, Json> = form
+        .fields()
+        .filter(|(_, f)| f.prefill.is_some())
+        .map(|(_, f)| (f.name.to_string(), mark.clone()))
+        .collect();
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": properties,
+    })
+}
+
+/// Computed values travel with the answers; the portal works them out, so they are
+/// `readOnly` and never required (a value can be undetermined, a lookup can find nothing).
+fn with_computed(mut answers: Json, form: &FormDefinition) -> Json {
+    if let Some(properties) = answers.get_mut("properties").and_then(Json::as_object_mut) {
+        for value in &form.computed {
+            let mut schema = match value.ty {
+                ComputedType::Text => json!({ "type": "string", "minLength": 1 }),
+                ComputedType::Number => json!({ "type": "number" }),
+                ComputedType::Money => {
+                    json!({ "type": "number", "minimum": 0, "multipleOf": 0.01 })
+                }
+            };
+            if let Json::Object(object) = &mut schema {
+                object.insert("title".into(), Json::String(value.label.de().to_owned()));
+                object.insert(
+                    "description".into(),
+                    Json::String(format!(
+                        "Vom Portal berechnet{}. {} — Rechtsgrundlage: {}",
+                        if value.ty == ComputedType::Money {
+                            " (Euro)"
+                        } else {
+                            ""
+                        },
+                        value.purpose.de(),
+                        value.legal_basis
+                    )),
+                );
+                object.insert("readOnly".into(), Json::Bool(true));
+            }
+            properties.insert(value.name.to_string(), schema);
+        }
+    }
+    answers
 }
 
 fn file_schema() -> Json {

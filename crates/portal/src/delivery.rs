@@ -6,12 +6,21 @@
 //! [`DeliverySettings::max_attempts`] or [`DeliverySettings::give_up_after`] the entry becomes a
 //! dead letter and the citizen is told to apply another way. A crash between sending and
 //! recording is harmless: the lease runs out, the entry is sent again, and the node stores it
-//! once (idempotency key) and acknowledges it again.
+//! once (idempotency key) and acknowledges it again. The crash points of
+//! [`rathaus_failpoint`] mark each of these steps for the tests that prove it (C4, F4).
+//!
+//! Every ten minutes a [`sweep`] looks for entries that wait too long (R2): after
+//! [`DeliverySettings::alert_after`] (3 days) each one is an operator alert in the log and in
+//! the `rathaus_outbox_overdue` gauge; after [`DeliverySettings::give_up_after`] (14 days) it
+//! becomes a dead letter even when its next attempt is not due yet, so the citizen is told in
+//! time.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use rathaus_failpoint as failpoint;
 use rathaus_seal::PublicKeySet;
 use rathaus_seal::protocol::{
     DELIVERY_TYP, DeliveryPayload, MAX_AGE_SECS, RECEIPT_TYP, ReceiptPayload,
@@ -33,8 +42,14 @@ pub struct DeliverySettings {
     pub max_attempts: u32,
     /// An application not delivered after this long becomes a dead letter (R2: 14 days).
     pub give_up_after: chrono::Duration,
+    /// An application not delivered after this long is an operator alert (R2: 3 days).
+    pub alert_after: chrono::Duration,
+    /// Time between two sweeps for overdue entries.
+    pub sweep_every: Duration,
     /// Entries per round.
     pub batch: u32,
+    /// Entries of a round attempted at the same time.
+    pub parallel: usize,
 }
 
 impl Default for DeliverySettings {
@@ -46,7 +61,10 @@ impl Default for DeliverySettings {
             max_backoff: chrono::Duration::hours(1),
             max_attempts: 400,
             give_up_after: chrono::Duration::days(14),
+            alert_after: chrono::Duration::days(3),
+            sweep_every: Duration::from_secs(600),
             batch: 20,
+            parallel: 4,
         }
     }
 }
@@ -87,17 +105,35 @@ pub fn spawn_worker(state: PortalState, settings: DeliverySettings) {
                 return;
             }
         };
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
-            match run_round(&state, &client, &settings).await {
-                Ok(round) if round.delivered + round.failed > 0 => {
-                    tracing::info!(
-                        delivered = round.delivered,
-                        failed = round.failed,
-                        "delivery round"
-                    );
+            if last_sweep.is_none_or(|at| at.elapsed() >= settings.sweep_every) {
+                last_sweep = Some(std::time::Instant::now());
+                if let Err(e) = sweep(&state, &settings).await {
+                    tracing::warn!(error = %e, "the sweep for overdue deliveries failed");
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "delivery round failed"),
+            }
+            let full = match run_round(&state, &client, &settings).await {
+                Ok(round) => {
+                    if round.delivered + round.failed > 0 {
+                        tracing::info!(
+                            delivered = round.delivered,
+                            failed = round.failed,
+                            "delivery round"
+                        );
+                    }
+                    round.delivered + round.failed >= settings.batch as usize
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "delivery round failed");
+                    false
+                }
+            };
+            // A full batch means more are probably due (a burst of submissions): go on at
+            // once instead of waiting for the interval. Failed entries are pushed past their
+            // backoff, so a node that is down cannot keep this loop spinning.
+            if full {
+                continue;
             }
             tokio::select! {
                 () = state.delivery_wake.notified() => {}
@@ -125,46 +161,130 @@ pub async fn run_round(
         .store
         .claim_deliveries(now, now + settings.lease, settings.batch)
         .await?;
+    // Several entries at once: most of an attempt is waiting for the node, and a burst of
+    // submissions should not queue behind one round trip after another.
+    let outcomes: Vec<Result<bool, rathaus_store::StoreError>> = futures::stream::iter(due)
+        .map(|delivery| deliver_one(state, client, settings, delivery))
+        .buffer_unordered(settings.parallel.max(1))
+        .collect()
+        .await;
     let mut round = Round::default();
-    for delivery in due {
-        match attempt(state, client, &delivery).await {
-            Ok(()) => {
-                state
-                    .store
-                    .delivery_succeeded(delivery.id, state.clock.now())
-                    .await?;
-                metrics::counter!("rathaus_deliveries_total", "outcome" => "delivered")
-                    .increment(1);
-                round.delivered += 1;
-            }
-            Err(error) => {
-                let now = state.clock.now();
-                let attempts = delivery.attempts + 1;
-                let dead = attempts >= settings.max_attempts
-                    || now - delivery.created_at >= settings.give_up_after;
-                let next = now + backoff(settings, attempts);
-                tracing::warn!(
-                    reference = %delivery.reference,
-                    node = %delivery.node,
-                    attempts,
-                    dead,
-                    error = %error,
-                    "delivery attempt failed"
-                );
-                state
-                    .store
-                    .delivery_failed(delivery.id, &error.to_string(), next, dead, now)
-                    .await?;
-                metrics::counter!(
-                    "rathaus_deliveries_total",
-                    "outcome" => if dead { "dead" } else { "retry" }
-                )
-                .increment(1);
-                round.failed += 1;
-            }
+    for outcome in outcomes {
+        if outcome? {
+            round.delivered += 1;
+        } else {
+            round.failed += 1;
         }
     }
     Ok(round)
+}
+
+/// Attempts one entry and records the outcome; `true` when the node acknowledged it.
+async fn deliver_one(
+    state: &PortalState,
+    client: &reqwest::Client,
+    settings: &DeliverySettings,
+    delivery: PendingDelivery,
+) -> Result<bool, rathaus_store::StoreError> {
+    match attempt(state, client, &delivery).await {
+        Ok(()) => {
+            failpoint::hit(failpoint::DELIVERY_AFTER_RECEIPT);
+            state
+                .store
+                .delivery_succeeded(delivery.id, state.clock.now())
+                .await?;
+            failpoint::hit(failpoint::DELIVERY_AFTER_RECORD);
+            metrics::counter!("rathaus_deliveries_total", "outcome" => "delivered").increment(1);
+            Ok(true)
+        }
+        Err(error) => {
+            let now = state.clock.now();
+            let attempts = delivery.attempts + 1;
+            let dead = attempts >= settings.max_attempts
+                || now - delivery.created_at >= settings.give_up_after;
+            let next = now + backoff(settings, attempts);
+            tracing::warn!(
+                reference = %delivery.reference,
+                node = %delivery.node,
+                attempts,
+                dead,
+                error = %error,
+                "delivery attempt failed"
+            );
+            state
+                .store
+                .delivery_failed(delivery.id, &error.to_string(), next, dead, now)
+                .await?;
+            metrics::counter!(
+                "rathaus_deliveries_total",
+                "outcome" => if dead { "dead" } else { "retry" }
+            )
+            .increment(1);
+            Ok(false)
+        }
+    }
+}
+
+/// What one sweep found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// Entries waiting longer than `alert_after` (after the expiry below), oldest first.
+    pub overdue: Vec<rathaus_store::OverdueDelivery>,
+    /// Entries that became dead letters in this sweep.
+    pub expired: u64,
+}
+
+/// At most this many overdue entries are looked at per sweep; the gauge says "this many or
+/// more" beyond it, and an operator then has a bigger problem than a list can show.
+const OVERDUE_LIMIT: u32 = 1000;
+/// Overdue entries named one by one in the log per sweep.
+const OVERDUE_LOGGED: usize = 20;
+
+/// R2: turns entries older than `give_up_after` into dead letters (their applications become
+/// undeliverable, which tells the citizen), and raises an alert for every entry older than
+/// `alert_after`: an `ERROR` log line naming reference, authority and node, and the
+/// `rathaus_outbox_overdue` gauge. Metadata only; nothing of the content is logged.
+pub async fn sweep(
+    state: &PortalState,
+    settings: &DeliverySettings,
+) -> Result<Sweep, rathaus_store::StoreError> {
+    let now = state.clock.now();
+    let expired = state
+        .store
+        .expire_deliveries(now - settings.give_up_after, now)
+        .await?;
+    if expired > 0 {
+        tracing::error!(
+            expired,
+            days = settings.give_up_after.num_days(),
+            "applications not acknowledged in time became dead letters; their citizens are told to apply another way"
+        );
+        metrics::counter!("rathaus_deliveries_total", "outcome" => "dead").increment(expired);
+    }
+    let overdue = state
+        .store
+        .overdue_deliveries(now - settings.alert_after, OVERDUE_LIMIT)
+        .await?;
+    metrics::gauge!("rathaus_outbox_overdue").set(overdue.len() as f64);
+    for entry in overdue.iter().take(OVERDUE_LOGGED) {
+        tracing::error!(
+            reference = %entry.reference,
+            authority = %entry.authority,
+            node = %entry.node,
+            attempts = entry.attempts,
+            waiting_days = (now - entry.created_at).num_days(),
+            last_error = entry.last_error.as_deref().unwrap_or("none"),
+            "an application has not been acknowledged by its authority for more than {} days",
+            settings.alert_after.num_days()
+        );
+    }
+    if overdue.len() > OVERDUE_LOGGED {
+        tracing::error!(
+            more = overdue.len() - OVERDUE_LOGGED,
+            "more applications are overdue than listed"
+        );
+    }
+    Ok(Sweep { overdue, expired })
 }
 
 /// Exponential backoff with ±20 % jitter, so many queued entries do not hit a node that comes
@@ -201,6 +321,7 @@ async fn attempt(
         authority: delivery.authority.clone(),
         node: delivery.node.clone(),
         envelope: String::from_utf8_lossy(&delivery.envelope).into_owned(),
+        in_reply_to: delivery.in_reply_to.map(|case| case.to_string()),
     };
     let value = serde_json::to_value(&payload).map_err(|e| AttemptError::Send(e.to_string()))?;
     let now = state.clock.now();
@@ -214,6 +335,7 @@ async fn attempt(
         "{}/api/v1/deliveries",
         endpoint.base_url.trim_end_matches('/')
     );
+    failpoint::hit(failpoint::DELIVERY_BEFORE_SEND);
     let response = client
         .post(&url)
         .header(http::header::CONTENT_TYPE, "application/jose")

@@ -9,6 +9,7 @@ mod applications;
 pub mod delivery;
 mod form_texts;
 pub mod mail;
+mod mailbox;
 mod pages;
 mod params;
 mod routes;
@@ -31,6 +32,7 @@ pub use accounts::eid::{EidClient, EidConfigError, EidSettings};
 pub use accounts::{AccountServices, AccountSettings, AuthUser, MaybeAuthUser};
 pub use api::OPENAPI;
 pub use applications::scan;
+pub use mailbox::{DEFAULT_RETENTION_DAYS as DEFAULT_MESSAGE_RETENTION_DAYS, MailboxSettings};
 pub use routes::Access;
 pub use state::PortalState;
 
@@ -61,6 +63,7 @@ fn routes() -> routes::Routes {
     let routes = pages::routes(routes);
     let routes = accounts::routes(routes);
     let routes = applications::routes(routes);
+    let routes = mailbox::routes(routes);
     api::routes(routes)
         .public("/healthz", get(rathaus_web::health::healthz))
         .public("/readyz", get(readyz))
@@ -125,6 +128,7 @@ pub fn state(
         delivery_wake: Arc::new(tokio::sync::Notify::new()),
         scanner: None,
         search_slots: Arc::new(tokio::sync::Semaphore::new(search::default_slots())),
+        mailbox: Arc::new(mailbox::MailboxSettings::default()),
     }
 }
 

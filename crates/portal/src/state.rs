@@ -36,11 +36,18 @@ pub struct PortalState {
     pub scanner: Option<Arc<dyn crate::scan::Scanner>>,
     /// Bounds the full-text searches running at once (see `search.rs`).
     pub search_slots: Arc<tokio::sync::Semaphore>,
+    /// The mailbox's retention period.
+    pub mailbox: Arc<crate::mailbox::MailboxSettings>,
 }
 
 impl PortalState {
     pub fn with_scanner(mut self, scanner: Arc<dyn crate::scan::Scanner>) -> Self {
         self.scanner = Some(scanner);
+        self
+    }
+
+    pub fn with_mailbox(mut self, settings: crate::mailbox::MailboxSettings) -> Self {
+        self.mailbox = Arc::new(settings);
         self
     }
 

@@ -194,6 +194,7 @@ async fn c3_forged_tampered_and_replayed_deliveries_are_refused() {
         authority: authority.clone(),
         node: node_id.clone(),
         envelope,
+        in_reply_to: None,
     })
     .unwrap();
     let client = http_client().unwrap();

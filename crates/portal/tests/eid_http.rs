@@ -622,3 +622,284 @@ async fn a7_a_password_sign_in_after_eid_gives_substantial_not_high() {
         vec![AssuranceLevel::High, AssuranceLevel::Substantial]
     );
 }
+
+// ---- prefill from the eID (issue 4) ---------------------------------------------------------
+
+const OWNER_STEP: &str = "/services/local-test-dog/form/owner";
+
+/// Presses "read from my online ID card" in the owner step's prefill box and returns the
+/// provider's authorization URL.
+async fn start_prefill(browser: &mut Browser<'_>, provider: &Provider, remember: bool) -> String {
+    let page = browser.get(OWNER_STEP).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("form=\"prefill-eid\""), "{}", page.body);
+    assert!(
+        page.body
+            .contains("name=\"prefill\" value=\"local-test-dog\"")
+    );
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains(&format!("form-action 'self' {}", provider.issuer)),
+        "{csp}"
+    );
+    let csrf = page.csrf();
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("return_to", OWNER_STEP),
+        ("prefill", "local-test-dog"),
+    ];
+    if remember {
+        fields.push(("remember", "yes"));
+    }
+    let answer = browser.post("/account/level/eid", &fields).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    answer.location().to_owned()
+}
+
+/// The claims an authorization URL asks for in its `claims` parameter, sorted.
+fn requested_claims(authorize: &str) -> Vec<String> {
+    let claims: serde_json::Value = serde_json::from_str(&param(authorize, "claims")).unwrap();
+    let mut names: Vec<String> = claims["id_token"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
+
+async fn prefill_from_eid(browser: &mut Browser<'_>, provider: &Provider, remember: bool) {
+    let authorize = start_prefill(browser, provider, remember).await;
+    let callback = choose(&authorize, ("identity", "erika")).await;
+    let back = browser.get(&callback).await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(
+        back.location(),
+        OWNER_STEP,
+        "back to the step it started from"
+    );
+}
+
+#[tokio::test]
+async fn r3_prefill_asks_the_eid_for_exactly_the_attributes_the_form_declares() {
+    let provider = Provider::honest().await;
+    let app = provider.portal().await;
+    let mut anna = app.browser();
+    anna.create_account("anna@example.org").await;
+    let authorize = start_prefill(&mut anna, &provider, false).await;
+    // The fixture form declares a person name and an address: given and family name and the
+    // address are asked for, the date of birth and everything else are not.
+    assert_eq!(
+        requested_claims(&authorize),
+        ["address", "family_name", "given_name"]
+    );
+    assert_eq!(param(&authorize, "scope"), "openid");
+    assert_eq!(
+        param(&authorize, "acr_values"),
+        "http://eidas.europa.eu/LoA/high"
+    );
+    // The provider's page names exactly those, and releases exactly those.
+    let shown = http()
+        .get(&authorize)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("Anschrift") && shown.contains("Familienname"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Geburtsdatum"), "{shown}");
+
+    // A prefill for something that is not an online service with a form asks for nothing.
+    let csrf = anna.get("/account").await.csrf();
+    for key in ["no-such-service", "99108001001000x", "../account"] {
+        let refused = anna
+            .post(
+                "/account/level/eid",
+                &[("csrf", &csrf), ("return_to", OWNER_STEP), ("prefill", key)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{key}");
+    }
+    assert_eq!(
+        level_of(&app, "anna@example.org").await,
+        AssuranceLevel::Basic
+    );
+}
+
+#[tokio::test]
+async fn prefill_happens_only_on_request_is_marked_and_loses_the_mark_when_changed() {
+    let provider = Provider::honest().await;
+    let app = provider.portal().await;
+    let mut anna = app.browser();
+    anna.create_account("anna@example.org").await;
+    prefill_from_eid(&mut anna, &provider, false).await;
+
+    // Back on the step: nothing is filled in yet, the box offers to.
+    let page = anna.get(OWNER_STEP).await;
+    assert!(
+        !page.body.contains("value=\"Mustermann\""),
+        "no prefill without consent"
+    );
+    assert!(
+        page.body
+            .contains("Geprüfte Angaben liegen vor: Online-Ausweis (eID)")
+    );
+    assert!(page.body.contains("name=\"action\" value=\"prefill\""));
+    let csrf = page.csrf();
+
+    // Consent: the declared fields are filled and marked, accessibly.
+    let filled = anna
+        .post(
+            OWNER_STEP,
+            &[("csrf", &csrf), ("step", "owner"), ("action", "prefill")],
+        )
+        .await;
+    assert_eq!(filled.status, StatusCode::OK, "{}", filled.body);
+    assert!(
+        filled.body.contains("2 Angaben wurden übernommen"),
+        "{}",
+        filled.body
+    );
+    for value in ["Erika", "Mustermann", "Heidestraße", "17", "51147", "Köln"] {
+        assert!(
+            filled.body.contains(&format!("value=\"{value}\"")),
+            "{value}"
+        );
+    }
+    assert!(
+        filled
+            .body
+            .contains("id=\"f-owner_name-given_names-verified\"")
+    );
+    assert!(filled.body.contains("Geprüft: Online-Ausweis (eID)"));
+    assert!(
+        filled.body.contains(
+            "aria-describedby=\"f-owner_address-street-verified f-owner_address-street-purpose\""
+        ),
+        "{}",
+        filled.body
+    );
+
+    // Unchanged values keep the mark on the review page; a changed one loses it.
+    let owner = |family: &'static str| {
+        vec![
+            ("step", "owner"),
+            ("action", "next"),
+            ("owner_name.given_names", "Erika"),
+            ("owner_name.family_name", family),
+            ("owner_address.street", "Heidestraße"),
+            ("owner_address.house_number", "17"),
+            ("owner_address.postcode", "51147"),
+            ("owner_address.city", "Köln"),
+        ]
+    };
+    let mut fields = owner("Mustermann");
+    fields.push(("csrf", &csrf));
+    let next = anna.post(OWNER_STEP, &fields).await;
+    assert_eq!(next.status, StatusCode::SEE_OTHER, "{}", next.body);
+    let again = anna.get(OWNER_STEP).await;
+    assert_eq!(
+        again.body.matches("Geprüft: Online-Ausweis (eID)").count(),
+        2
+    );
+    let mut fields = owner("Musterfrau");
+    fields.push(("csrf", &csrf));
+    anna.post(OWNER_STEP, &fields).await;
+    let changed = anna.get(OWNER_STEP).await;
+    assert_eq!(
+        changed
+            .body
+            .matches("Geprüft: Online-Ausweis (eID)")
+            .count(),
+        1
+    );
+    assert!(
+        !changed
+            .body
+            .contains("id=\"f-owner_name-given_names-verified\"")
+    );
+    assert!(
+        changed
+            .body
+            .contains("id=\"f-owner_address-street-verified\"")
+    );
+}
+
+#[tokio::test]
+async fn r4_session_attributes_end_at_sign_out_and_remembered_ones_until_deleted() {
+    let provider = Provider::honest().await;
+    let app = provider.portal().await;
+    let mut anna = app.browser();
+    anna.create_account("anna@example.org").await;
+    prefill_from_eid(&mut anna, &provider, false).await;
+    let kept = anna.get("/account/verified-attributes").await;
+    assert!(kept.body.contains("Nur für diese Sitzung"), "{}", kept.body);
+    assert!(kept.body.contains("Mustermann") && kept.body.contains("Heidestraße 17, 51147 Köln"));
+    assert!(
+        !kept.body.contains("1964"),
+        "the date of birth was not asked for"
+    );
+    assert!(
+        anna.get("/account")
+            .await
+            .body
+            .contains("href=\"/account/verified-attributes\"")
+    );
+
+    // Sign-out ends them on the server.
+    let csrf = anna.get("/account").await.csrf();
+    anna.post("/account/sign-out", &[("csrf", &csrf)]).await;
+    anna.sign_in("anna@example.org", support::PASSWORD).await;
+    let kept = anna.get("/account/verified-attributes").await;
+    assert!(kept.body.contains("id=\"kept-none\""), "{}", kept.body);
+    let step = anna.get(OWNER_STEP).await;
+    assert!(!step.body.contains("name=\"action\" value=\"prefill\""));
+
+    // Remembered with consent: they outlive the session, until the citizen deletes them.
+    prefill_from_eid(&mut anna, &provider, true).await;
+    let csrf = anna.get("/account").await.csrf();
+    anna.post("/account/sign-out", &[("csrf", &csrf)]).await;
+    app.advance(Duration::hours(2));
+    anna.sign_in("anna@example.org", support::PASSWORD).await;
+    let kept = anna.get("/account/verified-attributes").await;
+    assert!(kept.body.contains("Im Konto gespeichert"), "{}", kept.body);
+    let csrf = kept.csrf();
+    // Without the form token nothing is deleted (S4).
+    let refused = anna
+        .post(
+            "/account/verified-attributes/delete",
+            &[("scope", "remembered")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let bad = anna
+        .post(
+            "/account/verified-attributes/delete",
+            &[("csrf", &csrf), ("scope", "everything")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(
+        anna.get("/account/verified-attributes")
+            .await
+            .body
+            .contains("Im Konto gespeichert")
+    );
+    let deleted = anna
+        .post(
+            "/account/verified-attributes/delete",
+            &[("csrf", &csrf), ("scope", "remembered")],
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+    let kept = anna.get(deleted.location()).await;
+    assert!(kept.body.contains("Die Angaben wurden gelöscht."));
+    assert!(kept.body.contains("id=\"kept-none\""));
+}

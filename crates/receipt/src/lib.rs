@@ -17,11 +17,14 @@
 //! Rendering is synchronous and CPU-bound (a few milliseconds for hundreds of rows); call it
 //! from `spawn_blocking` in async code.
 
+mod decision;
 mod fonts;
 mod layout;
 mod model;
 mod paint;
 mod text;
+
+pub use decision::{Decision, render_decision};
 
 /// Everything printed on a receipt. All texts are already localised by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -218,6 +218,7 @@ macro_rules! application_queries {
                 .bind(&application.service_key)
                 .execute(&mut *tx)
                 .await?;
+            rathaus_failpoint::hit(rathaus_failpoint::SUBMIT_BEFORE_COMMIT);
             tx.commit().await?;
             Ok(SubmitOutcome::Submitted)
         }

@@ -339,41 +339,10 @@ macro_rules! back_office_queries {
             change: &CaseStatusChange,
         ) -> Result<bool, StoreError> {
             let mut tx = pool.begin().await?;
-            let reference: Option<(String,)> = sqlx::query_as(
-                "UPDATE cases SET status = $1, updated_at = $2 WHERE delivery_id = $3 \
-                 AND authority_id = $4 AND status = $5 RETURNING reference",
-            )
-            .bind(change.to.as_str())
-            .bind(change.at)
-            .bind(change.case_id.to_string())
-            .bind(&change.authority)
-            .bind(change.from.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            let Some((reference,)) = reference else {
+            if !super::messages::apply_status_change(&mut *tx, change).await? {
+                tx.rollback().await?;
                 return Ok(false);
-            };
-            sqlx::query(
-                "INSERT INTO case_history (case_id, at, clerk_id, event, from_status, to_status) \
-                 VALUES ($1, $2, $3, 'status_changed', $4, $5)",
-            )
-            .bind(change.case_id.to_string())
-            .bind(change.at)
-            .bind(change.clerk.to_string())
-            .bind(change.from.as_str())
-            .bind(change.to.as_str())
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO status_outbox (case_id, reference, status, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(change.case_id.to_string())
-            .bind(&reference)
-            .bind(change.to.as_str())
-            .bind(change.at)
-            .execute(&mut *tx)
-            .await?;
+            }
             tx.commit().await?;
             Ok(true)
         }
@@ -532,7 +501,9 @@ macro_rules! back_office_queries {
                 return Ok(None);
             };
             let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-                "SELECT state, case_status FROM deliveries WHERE reference = $1",
+                // Replies travel through the outbox too; they are not copies of the application.
+                "SELECT state, case_status FROM deliveries WHERE reference = $1 \
+                 AND in_reply_to IS NULL",
             )
             .bind(&reference)
             .fetch_all(&mut *tx)

@@ -325,6 +325,180 @@ macro_rules! delegate_store {
                 applications::set_assurance_level(&self.pool, account, level, now).await
             }
 
+            async fn save_verified_attributes(
+                &self,
+                record: &crate::VerifiedAttributesRecord,
+            ) -> Result<bool, StoreError> {
+                verified::save_verified_attributes(&self.pool, record).await
+            }
+
+            async fn verified_attributes(
+                &self,
+                account: &AccountId,
+                session: rathaus_domain::SessionId,
+            ) -> Result<Vec<crate::VerifiedAttributesRecord>, StoreError> {
+                verified::verified_attributes(&self.pool, account, session).await
+            }
+
+            async fn delete_verified_attributes(
+                &self,
+                account: &AccountId,
+                scope: crate::AttributeScope,
+            ) -> Result<u64, StoreError> {
+                verified::delete_verified_attributes(&self.pool, account, scope).await
+            }
+
+            async fn issue_identification_code(
+                &self,
+                account: &AccountId,
+                code_hash: &str,
+                now: DateTime<Utc>,
+                expires_at: DateTime<Utc>,
+                remember_attributes: bool,
+            ) -> Result<(), StoreError> {
+                identification::issue_identification_code(
+                    &self.pool,
+                    account,
+                    code_hash,
+                    now,
+                    expires_at,
+                    remember_attributes,
+                )
+                .await
+            }
+
+            async fn identification_code(
+                &self,
+                account: &AccountId,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::IssuedCode>, StoreError> {
+                identification::identification_code(&self.pool, account, now).await
+            }
+
+            async fn redeem_identification_code(
+                &self,
+                code_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<crate::Redemption, StoreError> {
+                identification::redeem_identification_code(&self.pool, code_hash, now).await
+            }
+
+            async fn start_totp_enrolment(
+                &self,
+                account: &AccountId,
+                secret_sealed: &[u8],
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                second_factor::start_totp_enrolment(&self.pool, account, secret_sealed, now).await
+            }
+
+            async fn totp_factor(
+                &self,
+                account: &AccountId,
+            ) -> Result<Option<crate::TotpFactorRecord>, StoreError> {
+                second_factor::totp_factor(&self.pool, account).await
+            }
+
+            async fn confirm_totp(
+                &self,
+                account: &AccountId,
+                step: i64,
+                recovery_hashes: &[String],
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                second_factor::confirm_totp(&self.pool, account, step, recovery_hashes, now).await
+            }
+
+            async fn claim_totp_step(
+                &self,
+                account: &AccountId,
+                step: i64,
+            ) -> Result<bool, StoreError> {
+                second_factor::claim_totp_step(&self.pool, account, step).await
+            }
+
+            async fn use_recovery_code(
+                &self,
+                account: &AccountId,
+                code_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                second_factor::use_recovery_code(&self.pool, account, code_hash, now).await
+            }
+
+            async fn remove_totp(&self, account: &AccountId) -> Result<bool, StoreError> {
+                second_factor::remove_totp(&self.pool, account).await
+            }
+
+            async fn create_pending_sign_in(
+                &self,
+                record: &crate::PendingSignInRecord,
+            ) -> Result<(), StoreError> {
+                second_factor::create_pending_sign_in(&self.pool, record).await
+            }
+
+            async fn pending_sign_in(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::PendingSignInRecord>, StoreError> {
+                second_factor::pending_sign_in(&self.pool, token_hash, now).await
+            }
+
+            async fn pending_sign_in_failed(
+                &self,
+                token_hash: &str,
+                max_failures: u32,
+            ) -> Result<bool, StoreError> {
+                second_factor::pending_sign_in_failed(&self.pool, token_hash, max_failures).await
+            }
+
+            async fn finish_pending_sign_in(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                second_factor::finish_pending_sign_in(&self.pool, token_hash, now).await
+            }
+
+            async fn audit_entries_of(
+                &self,
+                account: &AccountId,
+                limit: u32,
+            ) -> Result<Vec<crate::own_data::OwnAuditEntry>, StoreError> {
+                own_data::audit_entries_of(&self.pool, account, limit).await
+            }
+
+            async fn email_links_of(
+                &self,
+                account: &AccountId,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<crate::own_data::OwnEmailLink>, StoreError> {
+                own_data::email_links_of(&self.pool, account, now).await
+            }
+
+            async fn second_factor_of(
+                &self,
+                account: &AccountId,
+            ) -> Result<Option<crate::own_data::OwnSecondFactor>, StoreError> {
+                own_data::second_factor_of(&self.pool, account).await
+            }
+
+            async fn delete_account(
+                &self,
+                account: &AccountId,
+            ) -> Result<Option<crate::own_data::DeletionReport>, StoreError> {
+                own_data::delete_account(&self.pool, account).await
+            }
+
+            async fn purge_detached_applications(&self) -> Result<u64, StoreError> {
+                own_data::purge_detached_applications(&self.pool).await
+            }
+
+            async fn account_tables(&self) -> Result<Vec<String>, StoreError> {
+                own_data::account_columns(&self.pool).await
+            }
+
             async fn purge_expired(&self, now: DateTime<Utc>) -> Result<PurgeReport, StoreError> {
                 applications::purge_expired(&self.pool, now).await
             }
@@ -372,6 +546,38 @@ macro_rules! delegate_store {
 
             async fn outbox_stats(&self) -> Result<crate::model::OutboxStats, StoreError> {
                 delivery::outbox_stats(&self.pool).await
+            }
+
+            async fn recipients(
+                &self,
+                account: &rathaus_domain::AccountId,
+                reference: &str,
+            ) -> Result<Vec<crate::model::RecipientRecord>, StoreError> {
+                // Ownership is checked through the application, whose query knows how each
+                // backend binds an account id.
+                if applications::application(&self.pool, account, reference)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(Vec::new());
+                }
+                delivery::recipients(&self.pool, reference).await
+            }
+
+            async fn overdue_deliveries(
+                &self,
+                before: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<Vec<crate::model::OverdueDelivery>, StoreError> {
+                delivery::overdue_deliveries(&self.pool, before, limit).await
+            }
+
+            async fn expire_deliveries(
+                &self,
+                before: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                delivery::expire_deliveries(&self.pool, before, now).await
             }
 
             async fn accept_nonce(
@@ -535,6 +741,125 @@ macro_rules! delegate_store {
                 now: DateTime<Utc>,
             ) -> Result<Option<crate::model::ApplicationStatus>, StoreError> {
                 back_office::record_case_status(&self.pool, delivery_id, status, now).await
+            }
+
+            async fn record_case_message(
+                &self,
+                message: &crate::model::NewCaseMessage,
+            ) -> Result<bool, StoreError> {
+                messages::record_case_message(&self.pool, message).await
+            }
+
+            async fn store_reply(
+                &self,
+                case_id: uuid::Uuid,
+                authority: &str,
+                reference: &str,
+                id: uuid::Uuid,
+                envelope: &[u8],
+                now: DateTime<Utc>,
+            ) -> Result<Option<bool>, StoreError> {
+                messages::store_reply(&self.pool, case_id, authority, reference, id, envelope, now)
+                    .await
+            }
+
+            async fn case_messages(
+                &self,
+                case_id: uuid::Uuid,
+            ) -> Result<Vec<crate::model::CaseMessage>, StoreError> {
+                messages::case_messages(&self.pool, case_id).await
+            }
+
+            async fn pending_case_messages(
+                &self,
+                now: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<Vec<crate::model::OutgoingMessage>, StoreError> {
+                messages::pending_case_messages(&self.pool, now, limit).await
+            }
+
+            async fn case_message_sent(
+                &self,
+                id: uuid::Uuid,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                messages::case_message_sent(&self.pool, id, now).await
+            }
+
+            async fn case_message_failed(
+                &self,
+                id: uuid::Uuid,
+                error: &str,
+                next_attempt_at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                messages::case_message_failed(&self.pool, id, error, next_attempt_at).await
+            }
+
+            async fn store_mailbox_message(
+                &self,
+                message: &crate::model::MailboxMessage,
+                files: &[(uuid::Uuid, Vec<u8>)],
+            ) -> Result<bool, StoreError> {
+                messages::store_mailbox_message(&self.pool, message, files).await
+            }
+
+            async fn submit_reply(&self, reply: &crate::model::NewReply) -> Result<(), StoreError> {
+                messages::submit_reply(&self.pool, reply).await
+            }
+
+            async fn mailbox_messages(
+                &self,
+                account: &AccountId,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<crate::model::MailboxMessage>, StoreError> {
+                messages::mailbox_messages(&self.pool, account, now).await
+            }
+
+            async fn mailbox_message(
+                &self,
+                account: &AccountId,
+                id: uuid::Uuid,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::model::MailboxMessage>, StoreError> {
+                messages::mailbox_message_of(&self.pool, account, id, now).await
+            }
+
+            async fn mailbox_file(
+                &self,
+                account: &AccountId,
+                message: uuid::Uuid,
+                file: uuid::Uuid,
+                now: DateTime<Utc>,
+            ) -> Result<Option<Vec<u8>>, StoreError> {
+                messages::mailbox_file(&self.pool, account, message, file, now).await
+            }
+
+            async fn mark_message_read(
+                &self,
+                account: &AccountId,
+                id: uuid::Uuid,
+                now: DateTime<Utc>,
+            ) -> Result<bool, StoreError> {
+                messages::mark_message_read(&self.pool, account, id, now).await
+            }
+
+            async fn unread_messages(
+                &self,
+                account: &AccountId,
+                now: DateTime<Utc>,
+            ) -> Result<u64, StoreError> {
+                messages::unread_messages(&self.pool, account, now).await
+            }
+
+            async fn application_account(
+                &self,
+                reference: &str,
+            ) -> Result<Option<AccountId>, StoreError> {
+                messages::application_account(&self.pool, reference).await
+            }
+
+            async fn purge_messages(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+                messages::purge_messages(&self.pool, now).await
             }
         }
     };

@@ -9,7 +9,10 @@ macro_rules! delivery_queries {
         use chrono::{DateTime, Utc};
 
         use crate::error::StoreError;
-        use crate::model::{CaseRecord, OutboxStats, PendingDelivery};
+        use crate::model::{
+            ApplicationStatus, CaseRecord, DeliveryState, OutboxStats, OverdueDelivery,
+            PendingDelivery, RecipientRecord,
+        };
 
         fn parse_uuid(raw: &str) -> Result<uuid::Uuid, StoreError> {
             raw.parse().map_err(StoreError::corrupt)
@@ -52,14 +55,15 @@ macro_rules! delivery_queries {
             // Claiming moves `next_attempt_at` to the end of a lease: other workers skip the
             // row, and if this worker dies the row comes due again (the node's idempotency
             // makes the repeat harmless).
-            let rows: Vec<(String, String, String, String, Option<Vec<u8>>, i64, DateTime<Utc>)> =
+            #[allow(clippy::type_complexity)]
+            let rows: Vec<(String, String, String, String, Option<Vec<u8>>, i64, DateTime<Utc>, Option<String>)> =
                 sqlx::query_as(concat!(
                     "UPDATE deliveries SET next_attempt_at = $1 WHERE id IN (SELECT id FROM \
                      deliveries WHERE state = 'pending' AND next_attempt_at <= $2 \
                      ORDER BY next_attempt_at LIMIT $3",
                     $lock,
                     ") RETURNING id, reference, authority_id, node_id, envelope, CAST(attempts AS BIGINT), \
-                     created_at"
+                     created_at, in_reply_to"
                 ))
                 .bind(lease_until)
                 .bind(now)
@@ -67,7 +71,7 @@ macro_rules! delivery_queries {
                 .fetch_all(pool)
                 .await?;
             let mut claimed = Vec::with_capacity(rows.len());
-            for (id, reference, authority, node, envelope, attempts, created_at) in rows {
+            for (id, reference, authority, node, envelope, attempts, created_at, in_reply_to) in rows {
                 let service: Option<(String,)> =
                     sqlx::query_as("SELECT service_key FROM applications WHERE reference = $1")
                         .bind(&reference)
@@ -82,6 +86,7 @@ macro_rules! delivery_queries {
                     envelope: envelope.unwrap_or_default(),
                     attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
                     created_at,
+                    in_reply_to: in_reply_to.as_deref().map(parse_uuid).transpose()?,
                 });
             }
             Ok(claimed)
@@ -108,7 +113,8 @@ macro_rules! delivery_queries {
                 sqlx::query(
                     "UPDATE applications SET status = 'delivered', updated_at = $1 \
                      WHERE reference = $2 AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM \
-                     deliveries WHERE reference = $2 AND state <> 'delivered')",
+                     deliveries WHERE reference = $2 AND state <> 'delivered' \
+                     AND in_reply_to IS NULL)",
                 )
                 .bind(now)
                 .bind(&reference)
@@ -128,10 +134,10 @@ macro_rules! delivery_queries {
             now: DateTime<Utc>,
         ) -> Result<(), StoreError> {
             let mut tx = pool.begin().await?;
-            let reference: Option<(String,)> = sqlx::query_as(
+            let reference: Option<(String, Option<String>)> = sqlx::query_as(
                 "UPDATE deliveries SET attempts = attempts + 1, last_error = $1, \
                  next_attempt_at = $2, state = CASE WHEN $3 THEN 'dead' ELSE state END \
-                 WHERE id = $4 AND state = 'pending' RETURNING reference",
+                 WHERE id = $4 AND state = 'pending' RETURNING reference, in_reply_to",
             )
             .bind(error.chars().take(500).collect::<String>())
             .bind(next_attempt_at)
@@ -139,7 +145,8 @@ macro_rules! delivery_queries {
             .bind(id.to_string())
             .fetch_optional(&mut *tx)
             .await?;
-            if dead && let Some((reference,)) = reference {
+            // A reply that cannot be delivered does not make the application undeliverable.
+            if dead && let Some((reference, None)) = reference {
                 sqlx::query(
                     "UPDATE applications SET status = 'undeliverable', updated_at = $1 \
                      WHERE reference = $2",
@@ -175,6 +182,105 @@ macro_rules! delivery_queries {
                 delivered: u64::try_from(delivered).unwrap_or_default(),
                 oldest_pending: oldest.map(|(t,)| t),
             })
+        }
+
+        pub(super) async fn recipients(
+            pool: &$pool,
+            reference: &str,
+        ) -> Result<Vec<RecipientRecord>, StoreError> {
+            // The entries of one application share `created_at`; the authority id keeps the
+            // order the same on both backends. Replies travel through the outbox too; they are
+            // not copies of the application.
+            type Row = (String, String, String, Option<String>, i64, Option<DateTime<Utc>>);
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT authority_id, node_id, state, case_status, CAST(attempts AS BIGINT), \
+                 delivered_at FROM deliveries WHERE reference = $1 AND in_reply_to IS NULL \
+                 ORDER BY created_at, authority_id",
+            )
+            .bind(reference)
+            .fetch_all(pool)
+            .await?;
+            let corrupt = |what: &str| StoreError::corrupt(std::io::Error::other(what.to_owned()));
+            rows.into_iter()
+                .map(|(authority, node, state, case_status, attempts, delivered_at)| {
+                    Ok(RecipientRecord {
+                        authority,
+                        node,
+                        state: DeliveryState::parse(&state)
+                            .ok_or_else(|| corrupt("unknown delivery state"))?,
+                        case_status: case_status
+                            .map(|s| {
+                                ApplicationStatus::parse(&s)
+                                    .ok_or_else(|| corrupt("unknown case status"))
+                            })
+                            .transpose()?,
+                        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                        delivered_at,
+                    })
+                })
+                .collect()
+        }
+
+        pub(super) async fn overdue_deliveries(
+            pool: &$pool,
+            before: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<OverdueDelivery>, StoreError> {
+            let rows: Vec<(String, String, String, i64, DateTime<Utc>, Option<String>)> =
+                sqlx::query_as(
+                    "SELECT reference, authority_id, node_id, CAST(attempts AS BIGINT), \
+                     created_at, last_error FROM deliveries \
+                     WHERE state = 'pending' AND created_at < $1 \
+                     ORDER BY created_at, id LIMIT $2",
+                )
+                .bind(before)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            Ok(rows
+                .into_iter()
+                .map(
+                    |(reference, authority, node, attempts, created_at, last_error)| {
+                        OverdueDelivery {
+                            reference,
+                            authority,
+                            node,
+                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                            created_at,
+                            last_error,
+                        }
+                    },
+                )
+                .collect())
+        }
+
+        pub(super) async fn expire_deliveries(
+            pool: &$pool,
+            before: DateTime<Utc>,
+            now: DateTime<Utc>,
+        ) -> Result<u64, StoreError> {
+            let mut tx = pool.begin().await?;
+            let expired: Vec<(String, Option<String>)> = sqlx::query_as(
+                "UPDATE deliveries SET state = 'dead', \
+                 last_error = 'not acknowledged within the delivery deadline' \
+                 WHERE state = 'pending' AND created_at < $1 RETURNING reference, in_reply_to",
+            )
+            .bind(before)
+            .fetch_all(&mut *tx)
+            .await?;
+            // A reply that cannot be delivered does not make the application undeliverable.
+            for (reference, _) in expired.iter().filter(|(_, reply)| reply.is_none()) {
+                sqlx::query(
+                    "UPDATE applications SET status = 'undeliverable', updated_at = $1 \
+                     WHERE reference = $2",
+                )
+                .bind(now)
+                .bind(reference)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(expired.len() as u64)
         }
 
         pub(super) async fn accept_nonce(

@@ -20,28 +20,37 @@ mod delivery;
 mod delegate;
 mod directory;
 mod error;
+mod identification;
+mod messages;
 mod model;
+pub mod own_data;
 mod postgres;
 mod rows;
+mod second_factor;
 mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod verified;
 
 use std::sync::Arc;
 
 pub use error::{StoreError, redact_url};
+pub use identification::{IssuedCode, Redemption};
 pub use model::{
     AccountRecord, ApplicationRecord, ApplicationStatus, AuditRecord, AuditVerification,
-    AuthorityRecord, Backend, CaseEvent, CaseQuery, CaseRecord, CaseStatusChange, CaseSummary,
-    ClerkRecord, ClerkSessionRecord, DeliveryRoute, DraftRecord, DraftSummary, EmailTokenPurpose,
-    NewApplication, NewDelivery, NewEmailToken, NodeEndpoint, NodeIdentity, OutboxStats,
-    PendingDelivery, PurgeReport, SessionRecord, StatusMessage, StoreOptions, SubmitOutcome,
-    SyncReport,
+    AuthorityRecord, Backend, CaseEvent, CaseMessage, CaseQuery, CaseRecord, CaseStatusChange,
+    CaseSummary, ClerkRecord, ClerkSessionRecord, DeliveryRoute, DeliveryState, DraftRecord,
+    DraftSummary, EmailTokenPurpose, MailboxMessage, MessageDirection, NewApplication,
+    NewCaseMessage, NewDelivery, NewEmailToken, NewReply, NodeEndpoint, NodeIdentity, OutboxStats,
+    OutgoingMessage, OverdueDelivery, PendingDelivery, PurgeReport, RecipientRecord, SessionRecord,
+    StatusMessage, StoreOptions, SubmitOutcome, SyncReport,
 };
 pub use postgres::PostgresStore;
+pub use second_factor::{PendingSignInRecord, TotpFactorRecord};
 pub use sqlite::SqliteStore;
 pub use store::Store;
+pub use verified::{AttributeScope, VerifiedAttributesRecord};
 
 /// Opens the database named by `url`, migrates it and returns it as a [`Store`].
 ///

@@ -340,6 +340,8 @@ pub struct PendingDelivery {
     /// Attempts made before this one.
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+    /// For a citizen's reply: the case (delivery) at the node it answers.
+    pub in_reply_to: Option<uuid::Uuid>,
 }
 
 /// The outbox at a glance, for the status page and metrics.
@@ -349,6 +351,56 @@ pub struct OutboxStats {
     pub dead: u64,
     pub delivered: u64,
     pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+/// Where one recipient's delivery stands (several recipients per service, issue 5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientRecord {
+    pub authority: String,
+    pub node: String,
+    pub state: DeliveryState,
+    /// What the authority reported about its case (received, in progress, …), once delivered.
+    pub case_status: Option<ApplicationStatus>,
+    pub attempts: u32,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// The state of one outbox entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Waiting for (another) attempt.
+    Pending,
+    /// Acknowledged by the node with a signed receipt; the ciphertext is gone.
+    Delivered,
+    /// Given up (too many attempts or 14 days, R2); retryable by an operator.
+    Dead,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivered, Self::Dead]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+    }
+}
+
+/// An outbox entry waiting longer than it should (R2); metadata only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverdueDelivery {
+    pub reference: String,
+    pub authority: String,
+    pub node: String,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+    pub last_error: Option<String>,
 }
 
 /// A case as an authority node stores it: the envelope as it arrived, still encrypted.
@@ -488,4 +540,115 @@ pub struct AuditVerification {
     pub entries: u64,
     /// The first entry whose hash or link does not match, if any.
     pub first_broken: Option<i64>,
+}
+
+// ---- messages between authority and citizen (the Postfach) -----------------------------------
+
+/// Which way a message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageDirection {
+    /// From a clerk at the authority to the citizen.
+    ToCitizen,
+    /// The citizen's reply to the authority.
+    FromCitizen,
+}
+
+impl MessageDirection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ToCitizen => "to_citizen",
+            Self::FromCitizen => "from_citizen",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "to_citizen" => Some(Self::ToCitizen),
+            "from_citizen" => Some(Self::FromCitizen),
+            _ => None,
+        }
+    }
+}
+
+/// A message of a case as the authority node keeps it: the content is a JWE to the node's own
+/// key, in either direction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseMessage {
+    pub id: uuid::Uuid,
+    pub case_id: uuid::Uuid,
+    pub direction: MessageDirection,
+    /// Who wrote it (messages to the citizen).
+    pub clerk: Option<ClerkId>,
+    /// Whether it carries the authority's decision.
+    pub decision: bool,
+    pub envelope: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    /// When the portal accepted it (messages to the citizen).
+    pub sent_at: Option<DateTime<Utc>>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
+/// A clerk's message to the citizen, to be written in one transaction with the status change a
+/// decision makes (the case becomes `decided`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCaseMessage {
+    pub id: uuid::Uuid,
+    pub case_id: uuid::Uuid,
+    /// The clerk's authority: another authority's case is not written to (Z2).
+    pub authority: String,
+    pub clerk: ClerkId,
+    pub decision: bool,
+    /// The content as JWE to the node's own key.
+    pub envelope: Vec<u8>,
+    pub at: DateTime<Utc>,
+    /// The status change that goes with it (a decision), checked like any other.
+    pub status_change: Option<CaseStatusChange>,
+}
+
+/// A message to the citizen waiting at the node for the portal to accept it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMessage {
+    pub id: uuid::Uuid,
+    pub case_id: uuid::Uuid,
+    pub reference: String,
+    pub decision: bool,
+    /// The content as JWE to the node's own key (sealed anew for the portal when sent).
+    pub envelope: Vec<u8>,
+    pub attempts: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message in a citizen's mailbox at the portal. `sealed` holds subject, text and the list
+/// of files, sealed at rest for the owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxMessage {
+    pub id: uuid::Uuid,
+    pub reference: String,
+    pub account: AccountId,
+    /// The delivery (the case at the node) the message belongs to.
+    pub delivery_id: uuid::Uuid,
+    pub authority: String,
+    pub direction: MessageDirection,
+    pub decision: bool,
+    pub sealed: Vec<u8>,
+    pub received_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    /// For a reply: where its delivery stands (`pending`, `delivered`, `dead`); `None` for a
+    /// message from the authority, or a reply whose outbox entry is gone.
+    pub delivery_state: Option<String>,
+}
+
+/// A citizen's reply: the sealed copy for the mailbox and the outbox entry that carries it,
+/// encrypted to the authority, to the node (written in one transaction, C4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReply {
+    /// `id` is also the outbox entry's id (the idempotency key at the node).
+    pub message: MailboxMessage,
+    /// The files, each sealed for the owner.
+    pub files: Vec<(uuid::Uuid, Vec<u8>)>,
+    pub node: String,
+    /// The JWE for the authority.
+    pub envelope: Vec<u8>,
 }

@@ -304,6 +304,169 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    // --- verified attributes for prefill (portal) ------------------------------------------
+
+    /// Keeps verified attributes for a session or, with the citizen's consent, with the
+    /// account, replacing the earlier set of the same scope. `false` when the session is not
+    /// (or no longer) the account's: nothing is kept then.
+    async fn save_verified_attributes(
+        &self,
+        record: &crate::VerifiedAttributesRecord,
+    ) -> Result<bool, StoreError>;
+
+    /// The verified attributes this session may use: its own, then the account's remembered
+    /// ones. Session-only sets of other sessions are never returned.
+    async fn verified_attributes(
+        &self,
+        account: &AccountId,
+        session: rathaus_domain::SessionId,
+    ) -> Result<Vec<crate::VerifiedAttributesRecord>, StoreError>;
+
+    /// Deletes the account's remembered attributes, or a session's; returns how many sets.
+    async fn delete_verified_attributes(
+        &self,
+        account: &AccountId,
+        scope: crate::AttributeScope,
+    ) -> Result<u64, StoreError>;
+
+    // --- identification codes (portal) ---------------------------------------------------
+
+    /// Stores the keyed digest of the account's new identification code, valid until
+    /// `expires_at`; an earlier code of the account stops working (A6). With
+    /// `remember_attributes` the citizen agreed that what the clerk verifies is kept for prefill.
+    async fn issue_identification_code(
+        &self,
+        account: &AccountId,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        remember_attributes: bool,
+    ) -> Result<(), StoreError>;
+
+    /// The account's code that can still be used at `now`, if any.
+    async fn identification_code(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::IssuedCode>, StoreError>;
+
+    /// Uses the code with this digest, in one transaction: once only, before it expires; the
+    /// account rises to `substantial` if it was lower, and then all its sessions end (A8).
+    async fn redeem_identification_code(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::Redemption, StoreError>;
+
+    // --- second factor (portal) ------------------------------------------------------------
+
+    /// Stores a new, unconfirmed authenticator secret (sealed) for the account, replacing an
+    /// unconfirmed one; `false` when the account has a confirmed authenticator, which stays.
+    async fn start_totp_enrolment(
+        &self,
+        account: &AccountId,
+        secret_sealed: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// The account's authenticator, confirmed or not, with its unused recovery codes counted.
+    async fn totp_factor(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<crate::TotpFactorRecord>, StoreError>;
+
+    /// Confirms the unconfirmed authenticator with the time step of the code that proved it,
+    /// and replaces the recovery codes with these digests, in one transaction; `false` when
+    /// there was nothing unconfirmed.
+    async fn confirm_totp(
+        &self,
+        account: &AccountId,
+        step: i64,
+        recovery_hashes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Accepts a code of time step `step` once: `true` if the confirmed authenticator had
+    /// accepted no code of this step or a later one, which it now has.
+    async fn claim_totp_step(&self, account: &AccountId, step: i64) -> Result<bool, StoreError>;
+
+    /// Uses the recovery code with this digest: `true` once, `false` when unknown or used.
+    async fn use_recovery_code(
+        &self,
+        account: &AccountId,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Removes the account's authenticator and recovery codes; `true` if there was one.
+    async fn remove_totp(&self, account: &AccountId) -> Result<bool, StoreError>;
+
+    /// Stores a sign-in that waits for the second factor (and sweeps expired ones).
+    async fn create_pending_sign_in(
+        &self,
+        record: &crate::PendingSignInRecord,
+    ) -> Result<(), StoreError>;
+
+    /// The pending sign-in with this token digest, if it has not expired at `now`.
+    async fn pending_sign_in(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::PendingSignInRecord>, StoreError>;
+
+    /// Counts a wrong code against the pending sign-in; at `max_failures` it is deleted and
+    /// `true` is returned (the password has to be entered again).
+    async fn pending_sign_in_failed(
+        &self,
+        token_hash: &str,
+        max_failures: u32,
+    ) -> Result<bool, StoreError>;
+
+    /// Deletes the pending sign-in: `true` exactly once, and only before it expires.
+    async fn finish_pending_sign_in(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    // --- own data (portal; GDPR art. 15, 17, 20) -------------------------------------------
+
+    /// The newest `limit` audit entries about the account, newest first.
+    async fn audit_entries_of(
+        &self,
+        account: &AccountId,
+        limit: u32,
+    ) -> Result<Vec<crate::own_data::OwnAuditEntry>, StoreError>;
+
+    /// The account's single-use mail links that can still be used (never their tokens).
+    async fn email_links_of(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::own_data::OwnEmailLink>, StoreError>;
+
+    /// The account's second factor, if one is set up.
+    async fn second_factor_of(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<crate::own_data::OwnSecondFactor>, StoreError>;
+
+    /// Deletes the account in one transaction: sessions, pending sign-ins, the second factor, mail links, drafts and their files,
+    /// verified attributes, the identification code and mailbox messages go with it;
+    /// applications with a delivery still under way stay without the account, the others go;
+    /// the audit log keeps the pseudonymous id. `None` when no such account exists.
+    async fn delete_account(
+        &self,
+        account: &AccountId,
+    ) -> Result<Option<crate::own_data::DeletionReport>, StoreError>;
+
+    /// Deletes applications of deleted accounts whose deliveries are done; returns how many.
+    async fn purge_detached_applications(&self) -> Result<u64, StoreError>;
+
+    /// The tables of the schema that have an `account_id` column, sorted; for the test that
+    /// keeps [`crate::own_data::ACCOUNT_TABLES`] complete.
+    async fn account_tables(&self) -> Result<Vec<String>, StoreError>;
+
     /// Deletes expired drafts (with their files) and receipts (R1).
     async fn purge_expired(&self, now: DateTime<Utc>) -> Result<PurgeReport, StoreError>;
 
@@ -349,6 +512,30 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<(), StoreError>;
 
     async fn outbox_stats(&self) -> Result<OutboxStats, StoreError>;
+
+    /// Each recipient of one of the account's applications with where its delivery stands,
+    /// in the order they were written at submit; empty for another account's reference (Z1).
+    async fn recipients(
+        &self,
+        account: &AccountId,
+        reference: &str,
+    ) -> Result<Vec<crate::model::RecipientRecord>, StoreError>;
+
+    /// Entries still pending that were submitted before `before` (R2: the operator alert);
+    /// oldest first, at most `limit`.
+    async fn overdue_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::model::OverdueDelivery>, StoreError>;
+
+    /// Moves every entry still pending that was submitted before `before` to the dead letters
+    /// and its application to undeliverable (R2: 14 days); returns how many.
+    async fn expire_deliveries(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
 
     /// Remembers a signed message's nonce; `false` if it was seen before (a replay, C3).
     async fn accept_nonce(
@@ -465,4 +652,110 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         status: CaseStatus,
         now: DateTime<Utc>,
     ) -> Result<Option<ApplicationStatus>, StoreError>;
+
+    // --- messages between authority and citizen (authority node) ---------------------------
+
+    /// Writes a clerk's message to the citizen, queued for the portal, together with its
+    /// status change (a decision) in one transaction; `false` (and nothing written) when the
+    /// case is not the authority's or the status change no longer applies.
+    async fn record_case_message(
+        &self,
+        message: &crate::model::NewCaseMessage,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a citizen's reply to a case of `authority` with this `reference` once per `id`:
+    /// `Some(true)` stored, `Some(false)` stored before, `None` no such case.
+    async fn store_reply(
+        &self,
+        case_id: uuid::Uuid,
+        authority: &str,
+        reference: &str,
+        id: uuid::Uuid,
+        envelope: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Option<bool>, StoreError>;
+
+    /// Every message of a case, oldest first.
+    async fn case_messages(
+        &self,
+        case_id: uuid::Uuid,
+    ) -> Result<Vec<crate::model::CaseMessage>, StoreError>;
+
+    /// The oldest `limit` messages to citizens due at `now` and not yet accepted by the portal.
+    async fn pending_case_messages(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<crate::model::OutgoingMessage>, StoreError>;
+
+    /// The portal accepted a message.
+    async fn case_message_sent(&self, id: uuid::Uuid, now: DateTime<Utc>)
+    -> Result<(), StoreError>;
+
+    /// A message could not be sent; it is tried again from `next_attempt_at`.
+    async fn case_message_failed(
+        &self,
+        id: uuid::Uuid,
+        error: &str,
+        next_attempt_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    // --- the mailbox (portal) -------------------------------------------------------------
+
+    /// Stores a message from an authority with its sealed files once per id; `false` when it
+    /// was stored before (the node sent it again).
+    async fn store_mailbox_message(
+        &self,
+        message: &crate::model::MailboxMessage,
+        files: &[(uuid::Uuid, Vec<u8>)],
+    ) -> Result<bool, StoreError>;
+
+    /// Writes a citizen's reply: the sealed copy, its files and its outbox entry, in one
+    /// transaction (C4).
+    async fn submit_reply(&self, reply: &crate::model::NewReply) -> Result<(), StoreError>;
+
+    /// The account's messages still kept at `now`, newest first.
+    async fn mailbox_messages(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::model::MailboxMessage>, StoreError>;
+
+    /// One message of the account; another account's id finds nothing (Z1).
+    async fn mailbox_message(
+        &self,
+        account: &AccountId,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::model::MailboxMessage>, StoreError>;
+
+    /// A sealed file of one of the account's messages.
+    async fn mailbox_file(
+        &self,
+        account: &AccountId,
+        message: uuid::Uuid,
+        file: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Marks a message read; `true` if it was unread.
+    async fn mark_message_read(
+        &self,
+        account: &AccountId,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// How many of the account's messages are unread.
+    async fn unread_messages(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+
+    /// The account an application belongs to, for a message about it.
+    async fn application_account(&self, reference: &str) -> Result<Option<AccountId>, StoreError>;
+
+    /// Deletes messages past their retention period with their files (R1); returns how many.
+    async fn purge_messages(&self, now: DateTime<Utc>) -> Result<u64, StoreError>;
 }

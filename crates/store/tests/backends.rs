@@ -54,6 +54,7 @@ on_every_backend!(
     accounts_are_unique_by_address_in_lowercase,
     email_links_are_single_use_and_expire,
     sessions_belong_to_their_account_and_end_on_the_server,
+    verified_attributes_end_with_the_session_unless_remembered,
     sign_in_failures_are_counted_per_key,
     the_audit_log_keeps_order_and_text,
     shared_secrets_are_written_once,
@@ -65,7 +66,11 @@ on_every_backend!(
     a_submit_is_written_once_with_its_outbox_and_receipt,
     the_outbox_is_leased_retried_and_emptied,
     nonces_and_cases_are_stored_once,
+    each_recipient_has_its_own_entry_and_only_its_owner_sees_it,
+    r2_overdue_entries_are_listed_then_expired,
     c5_the_audit_log_is_a_hash_chain_that_names_the_broken_entry,
+    messages_are_written_with_their_status_change_and_replies_once,
+    r1_the_mailbox_is_private_replies_leave_through_the_outbox_and_old_messages_go,
 );
 
 #[path = "backends/accounts.rs"]
@@ -79,6 +84,13 @@ use applications::*;
 #[path = "backends/back_office.rs"]
 mod back_office;
 use back_office::*;
+
+#[path = "backends/messages.rs"]
+mod messages;
+use messages::*;
+#[path = "backends/recipients.rs"]
+mod recipients;
+use recipients::*;
 
 const TENANT: &str = r#"
 id = "musterstadt"

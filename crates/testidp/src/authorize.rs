@@ -31,7 +31,11 @@ const PARAMS: &[&str] = &[
     "code_challenge",
     "code_challenge_method",
     "acr_values",
+    "claims",
 ];
+
+/// Longest accepted `claims` parameter.
+const MAX_CLAIMS_PARAM: usize = 2_048;
 
 /// A request's parameters, each at most once.
 #[derive(Debug, Default)]
@@ -62,6 +66,8 @@ impl Params {
 struct Checked<'a> {
     client: &'a ClientRegistration,
     scopes: Vec<String>,
+    /// Single claims asked for in the `claims` parameter, known ones only.
+    claims: Vec<String>,
     state: Option<String>,
     nonce: Option<String>,
     code_challenge: String,
@@ -121,6 +127,14 @@ fn check<'a>(inner: &'a Inner, params: &Params) -> Result<Checked<'a>, Refusal> 
     if !scopes.iter().any(|s| s == "openid") {
         return Err(refuse("invalid_scope", "scope must contain openid"));
     }
+    let claims = match params.get("claims") {
+        None => Vec::new(),
+        Some(raw) if raw.len() > MAX_CLAIMS_PARAM => {
+            return Err(refuse("invalid_request", "claims is too long"));
+        }
+        Some(raw) => requested_claims(raw)
+            .ok_or_else(|| refuse("invalid_request", "claims must be a JSON object"))?,
+    };
     if params.get("code_challenge_method") != Some("S256") {
         return Err(refuse(
             "invalid_request",
@@ -149,11 +163,30 @@ fn check<'a>(inner: &'a Inner, params: &Params) -> Result<Checked<'a>, Refusal> 
     Ok(Checked {
         client,
         scopes,
+        claims,
         state,
         nonce,
         code_challenge: code_challenge.to_owned(),
         echo,
     })
+}
+
+/// The claims named in the `id_token` member of a `claims` request parameter (OpenID Connect
+/// Core 5.5) that this provider can release; others are ignored, as the standard says.
+fn requested_claims(raw: &str) -> Option<Vec<String>> {
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let object = value.as_object()?;
+    let Some(id_token) = object.get("id_token") else {
+        return Some(Vec::new());
+    };
+    Some(
+        id_token
+            .as_object()?
+            .keys()
+            .filter(|k| crate::identities::RELEASABLE_CLAIMS.contains(&k.as_str()))
+            .cloned()
+            .collect(),
+    )
 }
 
 /// `base?query` or `base&query`.
@@ -254,6 +287,31 @@ impl From<&Identity> for IdentityView {
     }
 }
 
+/// What the request releases, for the page: by scope, then the single claims not covered.
+fn released(checked: &Checked<'_>) -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = checked
+        .scopes
+        .iter()
+        .filter_map(|s| scope_label(s))
+        .collect();
+    let profile = checked.scopes.iter().any(|s| s == "profile");
+    for claim in &checked.claims {
+        let label = match claim.as_str() {
+            "given_name" if !profile => Some(("Vorname(n)", "given name(s)")),
+            "family_name" if !profile => Some(("Familienname", "family name")),
+            "birthdate" if !profile => Some(("Geburtsdatum", "date of birth")),
+            other if !checked.scopes.iter().any(|s| s == other) => scope_label(other),
+            _ => None,
+        };
+        if let Some(label) = label
+            && !out.contains(&label)
+        {
+            out.push(label);
+        }
+    }
+    out
+}
+
 /// What a scope releases, for the page: German and English.
 fn scope_label(scope: &str) -> Option<(&'static str, &'static str)> {
     Some(match scope {
@@ -318,11 +376,7 @@ pub(crate) async fn show(State(inner): State<Arc<Inner>>, RawQuery(query): RawQu
         &AuthorizePage {
             client_id: &checked.client.client_id,
             hidden: &checked.echo,
-            released: checked
-                .scopes
-                .iter()
-                .filter_map(|s| scope_label(s))
-                .collect(),
+            released: released(&checked),
             identities: IDENTITIES.iter().map(IdentityView::from).collect(),
         },
     )
@@ -366,6 +420,7 @@ pub(crate) async fn decide(State(inner): State<Arc<Inner>>, body: String) -> Res
         redirect_uri: checked.client.redirect_uri.clone(),
         identity: identity.key,
         scopes: checked.scopes,
+        claims: checked.claims,
         nonce: checked.nonce,
         code_challenge: checked.code_challenge,
         issued_at: now,

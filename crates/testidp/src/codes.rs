@@ -23,6 +23,8 @@ pub(crate) struct Grant {
     pub redirect_uri: String,
     pub identity: &'static str,
     pub scopes: Vec<String>,
+    /// Single claims asked for by name (the `claims` request parameter).
+    pub claims: Vec<String>,
     pub nonce: Option<String>,
     pub code_challenge: String,
     pub issued_at: DateTime<Utc>,
@@ -87,6 +89,7 @@ mod tests {
             redirect_uri: "http://portal/cb".into(),
             identity: "erika",
             scopes: vec!["openid".into()],
+            claims: Vec::new(),
             nonce: None,
             code_challenge: "x".into(),
             issued_at: at,

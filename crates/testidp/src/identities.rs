@@ -135,6 +135,17 @@ pub fn find(key: &str) -> Option<&'static Identity> {
 
 /// Attributes a client can ask for, each through a scope of the same name except the standard
 /// `profile` (names and date of birth) and `address`.
+/// Single claims a client can ask for through the `claims` request parameter.
+pub const RELEASABLE_CLAIMS: &[&str] = &[
+    "given_name",
+    "family_name",
+    "birthdate",
+    "address",
+    "birth_name",
+    "place_of_birth",
+    "doctoral_degree",
+];
+
 pub const ATTRIBUTE_SCOPES: &[&str] = &[
     "profile",
     "address",
@@ -171,13 +182,26 @@ impl Identity {
     /// The claims released for `scopes`: only what a scope asks for (data minimisation, R4).
     /// An attribute the identity does not have (no doctoral degree) is left out.
     pub fn claims(&self, scopes: &[&str]) -> Map<String, Value> {
+        self.release(scopes, &[])
+    }
+
+    /// The claims released for `scopes` and for the single claims asked for by name in the
+    /// request's `claims` parameter (OpenID Connect Core 5.5), and nothing else.
+    pub fn release(&self, scopes: &[&str], requested: &[&str]) -> Map<String, Value> {
         let mut claims = Map::new();
         let asked = |scope: &str| scopes.contains(&scope);
-        if asked("profile") {
+        let profile = asked("profile");
+        let claim = |name: &str| requested.contains(&name);
+        if profile || claim("given_name") {
             claims.insert("given_name".into(), json!(self.given_name));
+        }
+        if profile || claim("family_name") {
             claims.insert("family_name".into(), json!(self.family_name));
+        }
+        if profile || claim("birthdate") {
             claims.insert("birthdate".into(), json!(self.birthdate));
         }
+        let asked = |scope: &str| scopes.contains(&scope) || requested.contains(&scope);
         if asked("address") {
             let formatted = format!(
                 "{}\n{} {}",
@@ -242,6 +266,20 @@ mod tests {
         assert!(erika.claims(&["doctoral_degree"]).is_empty());
         assert_eq!(erika.claims(&["birth_name"])["birth_name"], "Gabler");
         assert_eq!(erika.claims(&["address"])["address"]["locality"], "Köln");
+    }
+
+    #[test]
+    fn r3_single_claims_asked_for_are_released_and_nothing_more() {
+        let erika = find("erika").unwrap_or_else(|| unreachable!());
+        let released = erika.release(&["openid"], &["birthdate", "address"]);
+        let mut keys: Vec<&str> = released.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["address", "birthdate"]);
+        assert_eq!(released["birthdate"], "1964-08-12");
+        let names = erika.release(&["openid"], &["family_name"]);
+        assert_eq!(names.len(), 1);
+        assert_eq!(names["family_name"], "Mustermann");
+        assert!(erika.release(&["openid"], &[]).is_empty());
     }
 
     #[test]

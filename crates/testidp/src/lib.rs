@@ -270,7 +270,7 @@ async fn discovery(State(inner): State<Arc<Inner>>) -> Response {
             "given_name", "family_name", "birthdate", "address",
             "birth_name", "place_of_birth", "doctoral_degree"
         ],
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "request_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": ["de", "en"],

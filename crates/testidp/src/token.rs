@@ -142,7 +142,8 @@ pub(crate) fn pseudonym(identity: &str, client_id: &str) -> String {
 fn id_token_claims(inner: &Inner, grant: &Grant, identity: &Identity) -> Map<String, Value> {
     let now = inner.clock.now();
     let scopes: Vec<&str> = grant.scopes.iter().map(String::as_str).collect();
-    let mut claims = identity.claims(&scopes);
+    let requested: Vec<&str> = grant.claims.iter().map(String::as_str).collect();
+    let mut claims = identity.release(&scopes, &requested);
     let audience = match inner.fault {
         Some(Fault::WrongAudience) => "another-client".to_owned(),
         _ => grant.client_id.clone(),

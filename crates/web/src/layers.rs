@@ -122,7 +122,8 @@ async fn limit_body(req: Request, next: Next, normal: usize, upload: usize) -> R
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
+        // Signed messages between nodes carry sealed files (applications, replies, decisions).
+        .is_some_and(|v| v.starts_with("multipart/form-data") || v == "application/jose");
     let limit = if multipart {
         upload.max(normal)
     } else {

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod chrome;
 pub mod clock;
 pub mod error;
+pub mod form_body;
 pub mod health;
 pub mod lang;
 pub mod layers;

@@ -7,44 +7,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { expectAccessible } from '../lib/accessible.js';
 import { createAccount, signIn } from '../lib/account.js';
 import { formatViolations, runAxe } from '../lib/axe.js';
 import { ARTIFACTS, newContext, saveFailureScreenshot } from '../lib/browser.js';
+import { answerDogRegistration, startDogRegistration, submitApplication } from '../lib/dog.js';
 import { env } from '../lib/env.js';
 
-const DOG_REGISTRATION = '99110009104000';
 const EMAIL = `hund-${Date.now()}@example.org`;
-
-/**
- * Runs axe on the page's URL in a second, JavaScript-enabled context with the same cookies:
- * axe needs scripts, the journey itself runs without them.
- */
-async function expectAccessible(page, what) {
-  const checker = await newContext(env.browser, 'de');
-  try {
-    await checker.addCookies(await page.context().cookies());
-    const view = await checker.newPage();
-    await view.goto(page.url());
-    const violations = await runAxe(view);
-    assert.equal(violations.length, 0, `${what}: ${formatViolations(violations)}`);
-  } finally {
-    await checker.close();
-  }
-}
-
-async function submitStep(page, fields, what) {
-  for (const [name, value] of Object.entries(fields)) {
-    const input = page.locator(`[name="${name}"]`);
-    const type = await input.first().getAttribute('type');
-    if (type === 'radio' || type === 'checkbox') {
-      await page.locator(`[name="${name}"][value="${value}"]`).check();
-    } else {
-      await input.fill(value);
-    }
-  }
-  await expectAccessible(page, what);
-  await Promise.all([page.waitForLoadState('load'), page.locator('.form-actions button[value="next"]').click()]);
-}
 
 describe('online application: dog registration', { timeout: 120_000 }, () => {
   let context;
@@ -64,9 +34,7 @@ describe('online application: dog registration', { timeout: 120_000 }, () => {
       await createAccount(page, portal, env.demo.dataDir, EMAIL);
       await signIn(page, portal, EMAIL);
 
-      await page.goto(`${portal}/services/${DOG_REGISTRATION}/apply`);
-      await Promise.all([page.waitForURL(/\/form\/owner$/), page.getByRole('link', { name: 'Antrag online starten' }).click()]);
-      assert.match(await page.locator('h1').innerText(), /\S/);
+      await startDogRegistration(page, portal);
 
       // A missing answer: the error summary links to the field.
       await Promise.all([page.waitForLoadState('load'), page.locator('.form-actions button[value="next"]').click()]);
@@ -74,41 +42,13 @@ describe('online application: dog registration', { timeout: 120_000 }, () => {
       // For people reviewing the look: the artifacts folder is kept after a run.
       await page.screenshot({ path: path.join(ARTIFACTS, 'application-step-errors.png'), fullPage: true });
 
-      await submitStep(page, {
-        'owner_name.given_names': 'Erika',
-        'owner_name.family_name': 'Mustermann',
-        owner_birth_date: '1964-08-12',
-        'owner_address.street': 'Kirchenallee',
-        'owner_address.house_number': '1',
-        'owner_address.postcode': '20099',
-        'owner_address.city': 'Hamburg',
-      }, 'owner step');
-      assert.match(page.url(), /\/form\/dog$/, 'on to the dog');
-      await submitStep(page, {
-        dog_name: 'Bello',
-        dog_sex: 'male',
-        breed: 'other',
-        breed_description: 'Labrador-Mischling',
-        dog_birth_date: '2024-01-15',
-        shoulder_height: '55',
-        chip_number: '276098106543210',
-        keeping_since: '2024-04-01',
-      }, 'dog step');
-      assert.match(page.url(), /\/form\/insurance$/, `on to the insurance: ${page.url()}`);
-      await submitStep(page, {
-        insurer: 'Hanseatische Tierhalter-Versicherung',
-        policy_number: 'TH-2024-77812',
-        insurance_meets_minimum: 'yes',
-      }, 'insurance step');
-      assert.match(page.url(), /\/review$/, `no dangerous-dog step for a Labrador: ${page.url()}`);
+      await answerDogRegistration(page);
 
       assert.ok((await page.locator('main').innerText()).includes('Labrador-Mischling'));
       await page.screenshot({ path: path.join(ARTIFACTS, 'application-review.png'), fullPage: true });
       await expectAccessible(page, 'review page');
-      await page.locator('#declaration').check();
-      await Promise.all([page.waitForURL(/\/applications\/[A-Z0-9-]+$/), page.getByRole('button', { name: 'Antrag verbindlich absenden' }).click()]);
+      const reference = await submitApplication(page);
       await expectAccessible(page, 'confirmation page');
-      const reference = page.url().split('/').pop();
 
       const pdf = await context.request.get(`${portal}/applications/${reference}/receipt.pdf`);
       assert.equal(pdf.status(), 200);

@@ -1,5 +1,6 @@
-//! One case: `GET /back-office/cases/{id}` shows it, `…/attachments/{file}` downloads a file,
-//! `…/export.json` exports the submission document, `POST …/status` changes its status.
+//! One case: `GET /back-office/cases/{id}` shows it with its messages, `…/attachments/{file}`
+//! downloads a file, `…/export.json` exports the submission document, `POST …/status` changes
+//! its status (messages and decisions are in [`super::messages`]).
 //!
 //! Every handler finds the case through the clerk's own authority, so another authority's case
 //! id answers 404 exactly like an unknown one (Z1, Z2), and every access is audited without
@@ -15,6 +16,7 @@ use rathaus_web::{Chrome, PageError, PageProblem};
 use sha2::{Digest, Sha256};
 
 use super::document::{self, FileView, OpenError, Opened, SectionView};
+use super::messages::{self as case_messages, MessageView};
 use super::session::CSRF_FIELD;
 use super::texts::BoTexts;
 use super::{
@@ -24,7 +26,7 @@ use super::{
 use crate::NodeState;
 
 /// The case, if it exists and belongs to the clerk's authority; otherwise the answer to give.
-async fn load(
+pub(crate) async fn load(
     state: &NodeState,
     page: &BoPage,
     user: &ClerkUser,
@@ -94,6 +96,21 @@ struct CasePage<'a> {
     notice: Option<&'static str>,
     error: Option<&'static str>,
     history: Vec<HistoryRow>,
+    messages: Vec<MessageView>,
+    compose: Compose,
+    /// Which kinds of message fit the case's status now.
+    may_ask: bool,
+    may_decide: bool,
+}
+
+/// The message form as the clerk filled it in, with what is wrong with it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Compose {
+    pub kind: String,
+    pub subject: String,
+    pub text: String,
+    pub decision: String,
+    pub errors: Vec<String>,
 }
 
 pub(crate) async fn view(
@@ -108,10 +125,6 @@ pub(crate) async fn view(
     };
     let case = match load(&state, &page, &user, &id).await {
         Ok(case) => case,
-        Err(response) => return response,
-    };
-    let opened = match open(&state, &page, &case).await {
-        Ok(opened) => opened,
         Err(response) => return response,
     };
     audit(
@@ -132,19 +145,44 @@ pub(crate) async fn view(
             tracing::warn!(error = %e, case = %case.delivery_id, "could not record that a case was opened")
         }
     }
-    let history = match state.store.case_history(case.delivery_id).await {
-        Ok(history) => history,
-        Err(e) => return store_failure(&page, &e),
-    };
-    render(
+    show(
         &state,
         &office,
         &page,
         &user,
         &case,
-        &opened,
-        &history,
+        Compose::default(),
         query.as_deref(),
+    )
+    .await
+}
+
+/// The case page: with the message form as given (empty, or filled in with errors, then
+/// answered 400 so the clerk sees that nothing was sent).
+pub(crate) async fn show(
+    state: &NodeState,
+    office: &BackOffice,
+    page: &BoPage,
+    user: &ClerkUser,
+    case: &CaseRecord,
+    compose: Compose,
+    query: Option<&str>,
+) -> Response {
+    let opened = match open(state, page, case).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
+    };
+    let history = match state.store.case_history(case.delivery_id).await {
+        Ok(history) => history,
+        Err(e) => return store_failure(page, &e),
+    };
+    let messages = match state.store.case_messages(case.delivery_id).await {
+        Ok(messages) => case_messages::open_all(state, messages).await,
+        Err(e) => return store_failure(page, &e),
+    };
+    let messages = case_messages::views(case.delivery_id, &messages, page.t, page.chrome.lang);
+    render(
+        state, office, page, user, case, &opened, &history, query, messages, compose,
     )
 }
 
@@ -158,6 +196,8 @@ fn render(
     opened: &Opened,
     history: &[rathaus_store::CaseEvent],
     query: Option<&str>,
+    messages: Vec<MessageView>,
+    compose: Compose,
 ) -> Response {
     let t = page.t;
     let lang = page.chrome.lang;
@@ -195,7 +235,9 @@ fn render(
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|at| when(at.with_timezone(&chrono::Utc), lang))
         .unwrap_or_default();
-    let notice = query_param(query, "changed").map(|_| t.status_changed);
+    let notice = query_param(query, "changed")
+        .map(|_| t.status_changed)
+        .or_else(|| query_param(query, "sent").map(|_| t.message_sent));
     let error = match query_param(query, "error").as_deref() {
         Some("choice") => Some(t.err_status_choice),
         Some("moved") => Some(t.err_status_moved),
@@ -231,8 +273,20 @@ fn render(
         notice,
         error,
         history,
+        messages,
+        may_ask: current.is_some_and(|s| {
+            s == CaseStatus::NeedsInformation
+                || s.may_become(CaseStatus::NeedsInformation, user.clerk.role)
+        }),
+        may_decide: current.is_some_and(|s| s.may_become(CaseStatus::Decided, user.clerk.role)),
+        compose,
     };
-    respond(page, StatusCode::OK, &template, [])
+    let status = if template.compose.errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    respond(page, status, &template, [])
 }
 
 /// `attachment; filename="…"; filename*=UTF-8''…`: an ASCII fallback without quotes or path
@@ -262,7 +316,7 @@ fn disposition(name: &str) -> HeaderValue {
 }
 
 /// A download: never cached, never sniffed, always saved rather than shown.
-fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
+pub(crate) fn download(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),

@@ -204,7 +204,7 @@ pub(crate) fn sections(
     let mut used: HashSet<&str> = HashSet::new();
     let mut sections = Vec::new();
     for step in form.map(|f| f.steps.as_slice()).unwrap_or_default() {
-        let rows: Vec<RowView> = step
+        let mut rows: Vec<RowView> = step
             .fields
             .iter()
             .filter_map(|field| {
@@ -213,6 +213,31 @@ pub(crate) fn sections(
                 Some(row(field, value, case_id, lang, t))
             })
             .collect();
+        // Values the portal worked out (a fee, a zone) follow the answers that decide them.
+        for computed in form
+            .map(|f| f.computed_on(step.id.as_str()))
+            .into_iter()
+            .flatten()
+        {
+            let Some(value) = answers.get(computed.name.as_str()) else {
+                continue;
+            };
+            used.insert(computed.name.as_str());
+            let shown = match value {
+                Json::Number(n) => n
+                    .as_f64()
+                    .map(rathaus_forms::Answer::Number)
+                    .map(|a| computed.display(&a, lang))
+                    .unwrap_or_else(|| raw(value)),
+                Json::String(s) => s.clone(),
+                other => raw(other),
+            };
+            rows.push(RowView {
+                label: computed.label.get(lang).to_owned(),
+                value: shown,
+                ..RowView::default()
+            });
+        }
         if !rows.is_empty() {
             sections.push(SectionView {
                 title: step.title.get(lang).to_owned(),
@@ -391,5 +416,55 @@ mod tests {
         );
         assert_eq!(human_size(1), "1 KB");
         assert_eq!(human_size(3 * 1024 * 1024), "3.0 MB");
+    }
+
+    #[test]
+    fn computed_values_show_with_their_label_after_the_answers_of_their_step() {
+        let source = r#"
+[form]
+declaration = { de = "Ja.", en = "Yes." }
+[[form.steps]]
+id = "permit"
+title = { de = "Ausweis", en = "Permit" }
+[[form.steps.fields]]
+name = "duration"
+type = "choice"
+label = { de = "Dauer", en = "Period" }
+options = [
+  { value = "one_year", label = { de = "1 Jahr", en = "1 year" } },
+  { value = "two_years", label = { de = "2 Jahre", en = "2 years" } },
+]
+purpose = { de = "Z", en = "P" }
+legal_basis = "§ 1"
+[[form.computed]]
+name = "fee"
+type = "money"
+step = "permit"
+label = { de = "Gebühr", en = "Fee" }
+purpose = { de = "Z", en = "P" }
+legal_basis = "§ 1"
+cases = [{ when = 'duration == "two_years"', value = "130.00" }]
+"#;
+        let form = rathaus_forms::parse_form(std::path::Path::new("x.toml"), source)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|| unreachable!());
+        let opened = Opened {
+            document: serde_json::json!({ "answers": { "duration": "two_years", "fee": 130.0 } }),
+            attachments: Map::new(),
+        };
+        let sections = sections(
+            &opened,
+            Some(&form),
+            uuid::Uuid::nil(),
+            Lang::De,
+            &super::super::texts::DE,
+        );
+        assert_eq!(sections.len(), 1, "no \"other answers\" section");
+        let rows: Vec<(&str, &str)> = sections[0]
+            .rows
+            .iter()
+            .map(|r| (r.label.as_str(), r.value.as_str()))
+            .collect();
+        assert_eq!(rows, [("Dauer", "2 Jahre"), ("Gebühr", "130,00\u{a0}€")]);
     }
 }

@@ -7,6 +7,8 @@
 //! - [`sign_in`]: signing in (throttled, no account enumeration) and out;
 //! - [`inbox`]: the authority's cases, filtered and searched;
 //! - [`case`]: one case, its attachments, its export and its status;
+//! - [`messages`]: messages to the citizen (notices, questions, decisions as PDF) and their
+//!   replies;
 //! - [`document`]: opening the envelope and showing the submission document with the labels of
 //!   the service definition.
 //!
@@ -18,9 +20,10 @@
 mod case;
 mod document;
 mod inbox;
+mod messages;
 mod session;
 mod sign_in;
-mod texts;
+pub(crate) mod texts;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -164,6 +167,11 @@ pub(crate) fn routes() -> Router<NodeState> {
         )
         .route("/back-office/cases/{id}/status", post(case::change_status))
         .route("/back-office/cases/{id}/export.json", get(case::export))
+        .route("/back-office/cases/{id}/messages", post(messages::write))
+        .route(
+            "/back-office/cases/{id}/messages/{message}/files/{file}",
+            get(messages::file),
+        )
 }
 
 /// The 503 page for a node that runs without the back office.

@@ -390,7 +390,7 @@ fn key_cache() -> std::path::PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-keys")
 }
 
-fn seed_keys(data: &Path) {
+pub fn seed_keys(data: &Path) {
     let cache = key_cache();
     if let Ok(entries) = std::fs::read_dir(&cache) {
         let keys = data.join("keys");
@@ -401,7 +401,7 @@ fn seed_keys(data: &Path) {
     }
 }
 
-fn remember_keys(data: &Path) {
+pub fn remember_keys(data: &Path) {
     let cache = key_cache();
     if cache.exists() {
         return;

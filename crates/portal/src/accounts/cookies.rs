@@ -43,6 +43,7 @@ pub(crate) fn name(base: &'static str, secure: bool) -> &'static str {
         ("rathaus_session", true) => "__Host-rathaus_session",
         ("rathaus_form", true) => "__Host-rathaus_form",
         ("rathaus_eid", true) => "__Host-rathaus_eid",
+        ("rathaus_pending", true) => "__Host-rathaus_pending",
         (base, _) => base,
     }
 }

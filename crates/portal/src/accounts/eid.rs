@@ -11,8 +11,12 @@
 //!    starts a **new session** at the new level (A8: the old session id no longer works) before
 //!    it returns to the path given at the start.
 //!
-//! Nothing from the ID card is kept (R4): not the pseudonym, not a name; only the level. Every
-//! failure ends on a page that says the level is unchanged, and changes nothing.
+//! Nothing from the ID card is kept (R4): not the pseudonym, not a name; only the level —
+//! unless the sign-in was started from a form's prefill box (`prefill` = the service key).
+//! Then it asks for exactly the claims that form declares (R3), and keeps what the ID token
+//! confirmed of them as verified attributes for this session, or with the account when the
+//! citizen ticked "remember" (`applications::prefill`). Every failure ends on a page that says
+//! the level is unchanged, and changes nothing.
 
 mod attempt;
 mod relying_party;
@@ -22,7 +26,9 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use rathaus_auth::{SecretToken, tokens};
-use rathaus_domain::{AssuranceLevel, AuditEvent};
+use rathaus_domain::{
+    AssuranceLevel, AttributeSource, AuditEvent, VerifiedAddress, VerifiedAttributes,
+};
 use rathaus_web::Chrome;
 
 pub use relying_party::{EidClient, EidConfigError, EidSettings};
@@ -63,6 +69,7 @@ struct LevelPage<'a> {
     high: bool,
     configured: bool,
     return_to: Option<&'a str>,
+    in_person: super::in_person::InPersonView,
 }
 
 /// `GET /account/level[?return_to=/services/…/form]`.
@@ -75,6 +82,10 @@ pub async fn level(
     let params = Params::parse(query.as_deref());
     let return_to = params.get("return_to").and_then(local_path);
     let high = user.session.level == AssuranceLevel::High;
+    let in_person = match super::in_person::view(&state, &user, page.chrome.lang).await {
+        Ok(view) => view,
+        Err(e) => return page_store_error(&page, &e),
+    };
     let mut response = respond(
         &state,
         &page,
@@ -87,26 +98,48 @@ pub async fn level(
             high,
             configured: state.eid.is_some(),
             return_to,
+            in_person,
         },
         [],
     );
-    // The form posts here, and the answer redirects to the provider: the page's policy has to
-    // let the form go there (CSP `form-action` applies to redirects too).
-    if let Some(eid) = &state.eid
-        && !high
-    {
-        let origin = eid.authorize_origin(state.clock.now()).await;
-        let policy = rathaus_web::layers::CSP.replace(
-            "form-action 'self'",
-            &format!("form-action 'self' {origin}"),
-        );
-        if let Ok(value) = HeaderValue::from_str(&policy) {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_SECURITY_POLICY, value);
-        }
+    if !high {
+        allow_provider_form(&state, &mut response).await;
     }
     response
+}
+
+/// A page with a form that posts to `/account/level/eid` gets a policy that lets the form go
+/// on to the provider: the answer redirects there, and CSP `form-action` applies to
+/// redirects too.
+pub(crate) async fn allow_provider_form(state: &PortalState, response: &mut Response) {
+    let Some(eid) = &state.eid else {
+        return;
+    };
+    let origin = eid.authorize_origin(state.clock.now()).await;
+    let policy = rathaus_web::layers::CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The claims an eID sign-in asks for to prefill the form of the service `key`: exactly what
+/// its form declares and the ID card holds (R3: requested ⊆ declared). `None` for a key that
+/// is not an online service with a form.
+pub(crate) fn prefill_claims(state: &PortalState, key: &str) -> Option<Vec<String>> {
+    let key: rathaus_domain::ServiceKey = key.parse().ok()?;
+    let entry = state.catalog.get(&key)?;
+    let form = entry.form.as_ref()?;
+    Some(
+        rathaus_forms::prefill::claims_for(&form.prefill_attributes())
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 /// Why the sign-in ended without a new level, as the person is told.
@@ -170,6 +203,15 @@ pub async fn start(
         return see_other("/account/level");
     };
     let return_to = local_path(form.get("return_to")).unwrap_or("/account");
+    // From a form's prefill box: read the attributes that form declares, nothing more.
+    let claims = match form.get("prefill") {
+        "" => Vec::new(),
+        key => match prefill_claims(&state, key) {
+            Some(claims) if !claims.is_empty() => claims,
+            _ => return failure_page(&state, &page, Outcome::Failed, false),
+        },
+    };
+    let remember = !claims.is_empty() && form.get("remember") == "yes";
     let secrets = (|| {
         Ok::<_, rathaus_auth::RandomError>((
             SecretToken::generate()?,
@@ -183,7 +225,13 @@ pub async fn start(
     };
     let now = state.clock.now();
     let started = match eid
-        .start(now, state_token.expose(), nonce.expose(), verifier.expose())
+        .start(
+            now,
+            state_token.expose(),
+            nonce.expose(),
+            verifier.expose(),
+            &claims,
+        )
         .await
     {
         Ok(started) => started,
@@ -198,6 +246,8 @@ pub async fn start(
         pkce_verifier: verifier.expose().to_owned(),
         return_to: return_to.to_owned(),
         started: now.timestamp(),
+        claims,
+        remember,
     };
     let Some(cookie) = sealer(&state)
         .seal(&attempt, user.session.id)
@@ -277,7 +327,46 @@ pub async fn callback(
             return failure_page(&state, &page, outcome, true);
         }
     };
-    raise(&state, &page, &headers, &user, &attempt, &verified.acr).await
+    let attributes = (!attempt.claims.is_empty()).then(|| attributes(&attempt, &verified, now));
+    raise(
+        &state,
+        &page,
+        &headers,
+        &user,
+        &attempt,
+        &verified.acr,
+        attributes,
+    )
+    .await
+}
+
+/// What the ID token confirmed of the claims this attempt asked for; anything else a provider
+/// sends is dropped (R3, R4).
+fn attributes(
+    attempt: &Attempt,
+    verified: &relying_party::Verified,
+    now: chrono::DateTime<chrono::Utc>,
+) -> VerifiedAttributes {
+    let asked = |claim: &str| attempt.claims.iter().any(|c| c == claim);
+    let mut attributes = VerifiedAttributes::new(AttributeSource::Eid, now);
+    if asked("given_name") {
+        attributes.given_names.clone_from(&verified.given_name);
+    }
+    if asked("family_name") {
+        attributes.family_name.clone_from(&verified.family_name);
+    }
+    if asked("birthdate") {
+        attributes.date_of_birth = verified
+            .birthdate
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    }
+    if asked("address")
+        && let Some((line, postcode, city, country)) = &verified.address
+    {
+        attributes.address = Some(VerifiedAddress::from_line(line, postcode, city, country));
+    }
+    attributes.sanitised()
 }
 
 /// The ID token is good: level `high` for the account, the audit entry, and a new session.
@@ -288,9 +377,35 @@ async fn raise(
     user: &AuthUser,
     attempt: &Attempt,
     acr: &str,
+    attributes: Option<VerifiedAttributes>,
 ) -> Response {
     let now = state.clock.now();
     let before = user.session.level;
+    // Already at `high` (a prefill later in the session): no level change, no new session;
+    // the attributes belong to this session.
+    if before == AssuranceLevel::High
+        && let Some(attributes) = &attributes
+    {
+        if let Some(failed) = keep(
+            state,
+            page,
+            user.account.id,
+            user.session.id,
+            attempt,
+            attributes,
+        )
+        .await
+        {
+            return failed;
+        }
+        let mut response = see_other(&attempt.return_to);
+        if let Some(clear) =
+            cookies::clear(cookie_name(state), state.accounts.settings.secure_cookies)
+        {
+            response.headers_mut().append(header::SET_COOKIE, clear);
+        }
+        return response;
+    }
     match state
         .store
         .set_assurance_level(&user.account.id, AssuranceLevel::High, now)
@@ -309,7 +424,7 @@ async fn raise(
     .await;
     let mut account = user.account.clone();
     account.level = AssuranceLevel::High;
-    let session_cookie = match session::start(
+    let (session_cookie, session_id) = match session::start_with_id(
         state,
         headers,
         &account,
@@ -317,9 +432,22 @@ async fn raise(
     )
     .await
     {
-        Ok(cookie) => cookie,
+        Ok(started) => started,
         Err(e) => return Failure::from(e).page(page),
     };
+    if let Some(attributes) = &attributes
+        && let Some(failed) = keep(
+            state,
+            page,
+            user.account.id,
+            session_id,
+            attempt,
+            attributes,
+        )
+        .await
+    {
+        return failed;
+    }
     let mut response = see_other(&attempt.return_to);
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, session_cookie);
@@ -328,6 +456,32 @@ async fn raise(
         headers.append(header::SET_COOKIE, clear);
     }
     response
+}
+
+/// Keeps the attributes for the session, or with the account when the citizen agreed.
+async fn keep(
+    state: &PortalState,
+    page: &Page,
+    account: rathaus_domain::AccountId,
+    session: rathaus_domain::SessionId,
+    attempt: &Attempt,
+    attributes: &VerifiedAttributes,
+) -> Option<Response> {
+    let scope = if attempt.remember {
+        rathaus_store::AttributeScope::Remembered
+    } else {
+        rathaus_store::AttributeScope::Session(session)
+    };
+    match crate::applications::keep_verified_attributes(state, &account, scope, attributes).await {
+        Ok(()) => {
+            tracing::info!(%account, remembered = attempt.remember, claims = attempt.claims.len(), "verified attributes from the eID kept for prefill");
+            None
+        }
+        Err(error) => {
+            tracing::error!(%account, %error, "verified attributes could not be kept");
+            Some(failure_page(state, page, Outcome::Unavailable, true))
+        }
+    }
 }
 
 #[cfg(test)]

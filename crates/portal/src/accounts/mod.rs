@@ -5,7 +5,10 @@
 //! - [`csrf`]: tokens on every state-changing form, and the `Origin`/`Sec-Fetch-Site` check;
 //! - [`forms`]: reading posted forms and the errors shown next to their fields;
 //! - one module per journey: [`register`], [`sign_in`], [`reset`], [`overview`], [`eid`]
-//!   (assurance level `high` with the German eID);
+//!   (assurance level `high` with the German eID), [`in_person`] (level `substantial` with a
+//!   one-time code checked at an authority's counter), [`second_factor`] (an authenticator
+//!   app as second factor, with [`totp`] for the codes), [`own_data`] ("Meine Daten": the
+//!   citizen's data shown and downloaded, the password changed, the account deleted);
 //! - [`audit`]: security events into the audit log.
 
 pub(crate) mod audit;
@@ -13,11 +16,15 @@ mod cookies;
 pub(crate) mod csrf;
 pub(crate) mod eid;
 pub(crate) mod forms;
+pub(crate) mod in_person;
 mod overview;
+mod own_data;
 mod register;
 mod reset;
+mod second_factor;
 pub(crate) mod session;
 mod sign_in;
+mod totp;
 
 use std::fmt;
 use std::sync::Arc;
@@ -87,7 +94,7 @@ impl fmt::Debug for AccountServices {
 
 /// The account routes, each with who may use it.
 pub(crate) fn routes(routes: Routes) -> Routes {
-    routes
+    own_data::routes(routes)
         .public(
             "/account/register",
             get(register::form).post(register::submit),
@@ -98,6 +105,10 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             get(register::confirm_form).post(register::confirm),
         )
         .public("/account/sign-in", get(sign_in::form).post(sign_in::submit))
+        .public(
+            "/account/sign-in/code",
+            get(sign_in::code_form).post(sign_in::code_submit),
+        )
         .signed_in(
             "/account/sign-out",
             get(sign_in::sign_out_form).post(sign_in::sign_out),
@@ -120,7 +131,24 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             axum::routing::post(overview::sign_out_everywhere),
         )
         .signed_in("/account/level", get(eid::level))
+        .signed_in("/account/security", get(second_factor::security))
+        .signed_in(
+            "/account/security/totp",
+            get(second_factor::setup).post(second_factor::start),
+        )
+        .signed_in(
+            "/account/security/totp/confirm",
+            axum::routing::post(second_factor::confirm),
+        )
+        .signed_in(
+            "/account/security/totp/remove",
+            axum::routing::post(second_factor::remove),
+        )
         .signed_in("/account/level/eid", axum::routing::post(eid::start))
+        .signed_in(
+            "/account/level/in-person",
+            axum::routing::post(in_person::request_code),
+        )
         .signed_in("/account/level/eid/callback", get(eid::callback))
 }
 

@@ -32,6 +32,12 @@ struct AccountPage<'a> {
     email: &'a str,
     level: &'a str,
     since: String,
+    /// The mailbox's entry with its unread count.
+    mailbox: String,
+    /// The link to the verified data kept for prefill.
+    verified_link: &'static str,
+    /// The link to "Meine Daten" (everything held about the citizen).
+    data_link: &'static str,
 }
 
 pub async fn account(State(state): State<PortalState>, page: Page, user: AuthUser) -> Response {
@@ -46,6 +52,12 @@ pub async fn account(State(state): State<PortalState>, page: Page, user: AuthUse
             email: user.account.email.as_str(),
             level: user.account.level.label(page.chrome.lang),
             since: user.account.created_at.format("%Y-%m-%d").to_string(),
+            mailbox: crate::mailbox::nav_label(
+                page.chrome.lang,
+                crate::mailbox::unread(&state, &user.account.id).await,
+            ),
+            verified_link: page.t.form.kept_link,
+            data_link: super::own_data::texts(page.chrome.lang).title,
         },
         [],
     )

@@ -197,6 +197,19 @@ pub(crate) async fn start(
     account: &AccountRecord,
     level: rathaus_domain::AssuranceLevel,
 ) -> Result<HeaderValue, StartError> {
+    start_with_id(state, parts_headers, account, level)
+        .await
+        .map(|(cookie, _)| cookie)
+}
+
+/// [`start`], also returning the new session's id (for what belongs to the session only,
+/// such as verified attributes for prefill).
+pub(crate) async fn start_with_id(
+    state: &PortalState,
+    parts_headers: &http::HeaderMap,
+    account: &AccountRecord,
+    level: rathaus_domain::AssuranceLevel,
+) -> Result<(HeaderValue, rathaus_domain::SessionId), StartError> {
     let settings = &state.accounts.settings;
     if let Some(old) =
         cookies::read(parts_headers, cookie_name(settings)).and_then(SecretToken::from_received)
@@ -206,11 +219,12 @@ pub(crate) async fn start(
     let token = SecretToken::generate()?;
     let csrf = SecretToken::generate()?;
     let now = state.clock.now();
+    let id = rathaus_domain::SessionId::random();
     state
         .store
         .create_session(&SessionRecord {
             token_hash: token.digest(),
-            id: rathaus_domain::SessionId::random(),
+            id,
             account_id: account.id,
             csrf_secret: csrf.expose().to_owned(),
             level,
@@ -224,6 +238,7 @@ pub(crate) async fn start(
         token.expose(),
         settings.secure_cookies,
     )
+    .map(|cookie| (cookie, id))
     .ok_or(StartError::Cookie)
 }
 

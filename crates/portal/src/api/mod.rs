@@ -1,6 +1,8 @@
 //! The versioned JSON API (`/api/v1`), described by `openapi.json` beside this file.
 
 mod account;
+mod identity;
+pub(crate) mod node_message;
 mod services;
 mod status;
 
@@ -22,6 +24,11 @@ pub(crate) fn routes(routes: Routes) -> Routes {
         .signed_in("/api/v1/account", get(account::me))
         // Authenticated by the authority node's signature, not by a session.
         .public("/api/v1/status", axum::routing::post(status::receive))
+        // Authenticated by the authority node's signature, not by a session.
+        .public(
+            "/api/v1/identity-assertions",
+            axum::routing::post(identity::receive),
+        )
 }
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -43,6 +50,11 @@ async fn problems() -> impl IntoResponse {
          internal: an unexpected error; quote `instance` when reporting it.\n\
          signature-refused: a signed message between nodes did not verify (unknown signer, wrong key, altered, or too old).\n\
          replay: a signed message between nodes arrived a second time.\n\
-         conflict: a signed message does not fit what the receiver knows (for example a delivery of another node).\n",
+         conflict: a signed message does not fit what the receiver knows (for example a delivery of another node).\n\
+         forbidden: a signed message speaks for an authority that its node does not host.\n\
+         unacceptable-content: a message's sealed content does not open with the portal's key, or is not acceptable (unprintable subject, a file that is not what its checksum or type says).\n\
+         identification-code-unknown: no account has this identification code (never issued, or replaced by a newer one).\n\
+         identification-code-expired: the identification code is older than 14 days.\n\
+         identification-code-used: the identification code has been used already; it works only once.\n",
     )
 }

@@ -6,6 +6,7 @@
 //! `/services/{id}/review`, `/services/{id}/submit`, `/services/{id}/discard`,
 //! `/applications`, `/applications/{reference}`, `/applications/{reference}/receipt.pdf`.
 
+mod prefill;
 pub mod scan;
 mod steps;
 mod submit;
@@ -20,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use rathaus_domain::ServiceDefinition;
+use rathaus_forms::prefill::Marks;
 use rathaus_forms::{Answers, FormDefinition, Progress};
 use rathaus_store::DraftRecord;
 use rathaus_web::{PageError, PageProblem};
@@ -46,6 +48,8 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             "/applications/{reference}/receipt.pdf",
             get(submit::receipt),
         )
+        .signed_in("/account/verified-attributes", get(prefill::page))
+        .signed_in("/account/verified-attributes/delete", post(prefill::delete))
 }
 
 /// A service that can be applied for here, with its form.
@@ -83,6 +87,9 @@ pub(crate) struct DraftContent {
     pub submission_id: uuid::Uuid,
     pub progress: Progress,
     pub answers: serde_json::Value,
+    /// Answers prefilled from verified attributes and not changed since.
+    #[serde(default)]
+    pub verified: Marks,
 }
 
 /// A loaded draft, or a new one not yet stored.
@@ -93,6 +100,7 @@ pub(crate) struct Draft {
     pub submission_id: uuid::Uuid,
     pub progress: Progress,
     pub answers: Answers,
+    pub verified: Marks,
     pub stored: bool,
 }
 
@@ -104,9 +112,21 @@ impl Draft {
             submission_id: uuid::Uuid::new_v4(),
             progress: Progress::default(),
             answers: Answers::default(),
+            verified: Marks::default(),
             stored: false,
         }
     }
+}
+
+/// Keeps verified attributes for prefill; see [`prefill::keep`]. The entry point for every
+/// identity check (eID, the counter).
+pub(crate) async fn keep_verified_attributes(
+    state: &PortalState,
+    account: &rathaus_domain::AccountId,
+    scope: rathaus_store::AttributeScope,
+    attributes: &rathaus_domain::VerifiedAttributes,
+) -> Result<(), prefill::KeepError> {
+    prefill::keep(state, account, scope, attributes).await
 }
 
 pub(crate) fn vault(state: &PortalState) -> Vault {
@@ -150,12 +170,18 @@ pub(crate) async fn load_draft(
         });
     };
     let fields: Vec<&rathaus_forms::Field> = service.form.fields().map(|(_, f)| f).collect();
+    let mut answers = Answers::from_json(&fields, &content.answers);
+    // Computed values are never stored: they are worked out again from the answers.
+    rathaus_forms::engine::compute(&service.form, &mut answers, today(state));
+    let mut verified = content.verified;
+    rathaus_forms::prefill::keep_unchanged(&mut verified, &answers);
     Ok(Draft {
         id: record.id,
         created_at: record.created_at,
         submission_id: content.submission_id,
         progress: content.progress,
-        answers: Answers::from_json(&fields, &content.answers),
+        answers,
+        verified,
         stored: true,
     })
 }
@@ -178,7 +204,8 @@ pub(crate) async fn save_draft(
     let content = DraftContent {
         submission_id: draft.submission_id,
         progress: draft.progress.clone(),
-        answers: draft.answers.to_json(),
+        answers: stored_answers(service, &draft.answers),
+        verified: draft.verified.clone(),
     };
     let plain = serde_json::to_vec(&content).unwrap_or_default();
     let sealed = vault(state).seal(&plain, &draft_owner(user, service))?;
@@ -195,6 +222,16 @@ pub(crate) async fn save_draft(
         })
         .await?;
     Ok(())
+}
+
+/// The answers as the draft keeps them: without computed values, which are worked out again
+/// whenever the draft is loaded.
+fn stored_answers(service: &OnlineService, answers: &Answers) -> serde_json::Value {
+    let mut answers = answers.clone();
+    for value in &service.form.computed {
+        answers.remove(value.name.as_str());
+    }
+    answers.to_json()
 }
 
 /// Today in the portal's time zone; date rules ("not more than 14 days ahead") mean the

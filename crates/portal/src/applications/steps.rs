@@ -2,11 +2,12 @@
 
 use askama::Template;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{StatusCode, header};
+use http::StatusCode;
 use rathaus_forms::engine::{self, MAX_POSTED_VALUES};
 use rathaus_forms::{Action, FieldError, Posted, Upload};
+use rathaus_web::form_body::{self, FormLimits};
 use rathaus_web::{Chrome, PageError, PageProblem};
 
 use super::view::{self, BlockView, ErrorView, Values};
@@ -49,7 +50,10 @@ struct StepPage<'a> {
     multipart: bool,
     has_back: bool,
     last: bool,
-    saved: bool,
+    /// A status line after an action that stays on the step (saved, prefilled).
+    notice: Option<String>,
+    computed: Vec<view::ComputedView>,
+    prefill: Option<view::PrefillView>,
 }
 
 #[derive(Template)]
@@ -172,12 +176,13 @@ pub async fn show(
         None,
         &[],
         StatusCode::OK,
-        false,
+        None,
     )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
-fn render_step(
+async fn render_step(
     state: &PortalState,
     page: &Page,
     user: &AuthUser,
@@ -187,7 +192,7 @@ fn render_step(
     posted: Option<&Posted>,
     errors: &[FieldError],
     status: StatusCode,
-    saved: bool,
+    notice: Option<String>,
 ) -> Response {
     let lang = page.chrome.lang;
     let f = page.t.form;
@@ -212,7 +217,12 @@ fn render_step(
         raw: posted.map(Posted::raw),
         lang,
     };
-    respond(
+    let prefill = match prefill_view(state, user, service, step, f, lang).await {
+        Ok(view) => view,
+        Err(e) => return page_store_error(page, &e),
+    };
+    let eid_shown = prefill.as_ref().is_some_and(|p| p.eid);
+    let mut response = respond(
         state,
         page,
         status,
@@ -231,73 +241,119 @@ fn render_step(
                 .replace("{n}", &(position + 1).to_string())
                 .replace("{total}", &visible.len().to_string()),
             progress,
-            blocks: view::step_blocks(step, &draft.answers, &values, errors, f),
+            blocks: view::step_blocks(step, &draft.answers, &draft.verified, &values, errors, f),
             errors: view::errors_view(step, errors, lang),
             multipart: step.has_uploads(),
             has_back: position > 0,
             last: engine::next_visible(form, index, &draft.answers, today).is_none(),
-            saved,
+            notice,
+            computed: view::computed_views(form, step, &draft.answers, errors, f, lang, today),
+            prefill,
         },
         [],
-    )
+    );
+    // The eID button posts to the portal, which redirects to the provider: the page's policy
+    // has to let the form go there (CSP `form-action` applies to redirects too).
+    if eid_shown {
+        crate::accounts::eid::allow_provider_form(state, &mut response).await;
+    }
+    response
 }
 
-/// The body of a step post, url-encoded or (with uploads) multipart.
+/// The box that offers prefill on a step with fields that declare an attribute: the button
+/// that applies what is available (the citizen's consent), and the eID sign-in that reads the
+/// attributes this form declares, and nothing else (R3).
+async fn prefill_view(
+    state: &PortalState,
+    user: &AuthUser,
+    service: &OnlineService,
+    step: &rathaus_forms::Step,
+    f: &'static FormTexts,
+    lang: rathaus_domain::Lang,
+) -> Result<Option<view::PrefillView>, rathaus_store::StoreError> {
+    let declared: Vec<(String, rathaus_forms::definition::Attribute)> =
+        rathaus_forms::prefill::prefillable(step)
+            .map(|(field, attribute)| (field.label.get(lang).to_owned(), attribute))
+            .collect();
+    if declared.is_empty() {
+        return Ok(None);
+    }
+    let sets = super::prefill::available(state, &user.account.id, user.session.id).await?;
+    let email = user
+        .account
+        .email_confirmed_at
+        .map(|at| (user.account.email.as_str(), at));
+    let source = super::prefill::source(&sets, email);
+    let can_apply = super::prefill::fills_any(step, &source);
+    // The eID can fill what the ID card holds; offered while something of it is missing.
+    let eid_attributes: Vec<_> = service
+        .form
+        .prefill_attributes()
+        .into_iter()
+        .filter(|a| !rathaus_forms::prefill::claims(*a).is_empty())
+        .collect();
+    let step_needs_eid = rathaus_forms::prefill::prefillable(step).any(|(field, attribute)| {
+        !rathaus_forms::prefill::claims(attribute).is_empty()
+            && source(attribute, &field.kind).is_none()
+    });
+    let eid = state.eid.is_some() && step_needs_eid;
+    if !can_apply && !eid {
+        return Ok(None);
+    }
+    let available = sets.first().map(|(_, attributes)| {
+        f.prefill_available
+            .replace("{source}", view::source_label(attributes.source.into(), f))
+            .replace(
+                "{date}",
+                &view::date(attributes.verified_at.date_naive(), lang),
+            )
+    });
+    Ok(Some(view::PrefillView {
+        text: f.prefill_text.replace(
+            "{fields}",
+            &declared
+                .iter()
+                .map(|(label, _)| label.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        can_apply,
+        available,
+        eid,
+        eid_text: f.prefill_eid_text.replace(
+            "{attributes}",
+            &eid_attributes
+                .iter()
+                .map(|a| crate::form_texts::attribute_label(*a, lang))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        return_to: step_href(service, step.id.as_str()),
+        service_key: service.key.clone(),
+    }))
+}
+
+/// The body of a step post, url-encoded or (with uploads) multipart. Empty file parts are
+/// kept: the engine tells "no file chosen" from an empty file.
 async fn read_body(
     request: Request,
     state: &PortalState,
 ) -> Result<(Posted, Vec<Upload>), PageProblem> {
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let too_large = |status: StatusCode| {
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            PageProblem::TooLarge
-        } else {
-            PageProblem::BadRequest
-        }
+    let limits = FormLimits {
+        max_fields: MAX_POSTED_VALUES,
+        max_files: MAX_UPLOADS,
     };
-    if !multipart {
-        let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(request, state)
-            .await
-            .map_err(|r| too_large(r.status()))?;
-        if pairs.len() > MAX_POSTED_VALUES {
-            return Err(PageProblem::TooLarge);
-        }
-        return Ok((Posted::from_pairs(pairs), Vec::new()));
-    }
-    let mut multipart = Multipart::from_request(request, state)
-        .await
-        .map_err(|r| too_large(r.status()))?;
-    let mut pairs = Vec::new();
-    let mut uploads = Vec::new();
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|e| too_large(e.status()))?
-    {
-        let name = field.name().unwrap_or_default().to_owned();
-        if let Some(file_name) = field.file_name().map(str::to_owned) {
-            let content = field.bytes().await.map_err(|e| too_large(e.status()))?;
-            uploads.push(Upload {
-                input: name,
-                file_name,
-                content: content.to_vec(),
-            });
-            if uploads.len() > MAX_UPLOADS {
-                return Err(PageProblem::TooLarge);
-            }
-        } else {
-            let value = field.text().await.map_err(|e| too_large(e.status()))?;
-            pairs.push((name, value));
-            if pairs.len() > MAX_POSTED_VALUES {
-                return Err(PageProblem::TooLarge);
-            }
-        }
-    }
-    Ok((Posted::from_pairs(pairs), uploads))
+    let form = form_body::read(request, state, limits).await?;
+    let uploads = form
+        .files
+        .into_iter()
+        .map(|f| Upload {
+            input: f.input,
+            file_name: f.file_name,
+            content: f.content,
+        })
+        .collect();
+    Ok((Posted::from_pairs(form.fields), uploads))
 }
 
 pub async fn post(
@@ -389,6 +445,38 @@ pub async fn post(
     }
     let step_id = service.form.steps[index].id.to_string();
     draft.answers = outcome.answers;
+    let mut notice = None;
+    if action == Action::Prefill {
+        // The citizen asked for it on the page: fill the step's declared fields from what an
+        // identity check confirmed, and mark them.
+        let sets = match super::prefill::available(&state, &user.account.id, user.session.id).await
+        {
+            Ok(sets) => sets,
+            Err(e) => return page_store_error(&page, &e),
+        };
+        let email = user
+            .account
+            .email_confirmed_at
+            .map(|at| (user.account.email.as_str(), at));
+        let source = super::prefill::source(&sets, email);
+        let filled = rathaus_forms::prefill::apply(
+            &service.form.steps[index],
+            &mut draft.answers,
+            &mut draft.verified,
+            &source,
+        );
+        // A field the logic hides now is not kept, filled or not (R4).
+        engine::prune(&service.form, &mut draft.answers, today);
+        engine::compute(&service.form, &mut draft.answers, today);
+        let f = page.t.form;
+        notice = Some(if filled.is_empty() {
+            f.prefill_nothing.to_owned()
+        } else {
+            f.prefill_done.replace("{n}", &filled.len().to_string())
+        });
+    }
+    // A value the citizen changed is no longer the verified one.
+    rathaus_forms::prefill::keep_unchanged(&mut draft.verified, &draft.answers);
     let advance = action.validates() && outcome.errors.is_empty();
     if advance {
         draft.progress.completed.insert(step_id);
@@ -413,18 +501,21 @@ pub async fn post(
                 None => see_other(&super::review_href(&service)),
             }
         }
-        Action::Next => render_step(
-            &state,
-            &page,
-            &user,
-            &service,
-            &draft,
-            index,
-            Some(&posted),
-            &outcome.errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            false,
-        ),
+        Action::Next => {
+            render_step(
+                &state,
+                &page,
+                &user,
+                &service,
+                &draft,
+                index,
+                Some(&posted),
+                &outcome.errors,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            )
+            .await
+        }
         Action::Back => {
             match engine::previous_visible(&service.form, index, &draft.answers, today) {
                 Some(previous) => see_other(&step_href(
@@ -437,18 +528,36 @@ pub async fn post(
         Action::Save => see_other("/applications?saved=1"),
         // Adding or removing an entry or a file shows the same step again, from the stored
         // answers, without messages about fields the citizen has not reached yet.
-        Action::Add(_) | Action::Remove(..) | Action::RemoveFile(..) => render_step(
-            &state,
-            &page,
-            &user,
-            &service,
-            &draft,
-            index,
-            None,
-            &[],
-            StatusCode::OK,
-            true,
-        ),
+        Action::Add(_) | Action::Remove(..) | Action::RemoveFile(..) => {
+            render_step(
+                &state,
+                &page,
+                &user,
+                &service,
+                &draft,
+                index,
+                None,
+                &[],
+                StatusCode::OK,
+                Some(page.t.form.draft_saved.to_owned()),
+            )
+            .await
+        }
+        Action::Prefill => {
+            render_step(
+                &state,
+                &page,
+                &user,
+                &service,
+                &draft,
+                index,
+                None,
+                &[],
+                StatusCode::OK,
+                notice,
+            )
+            .await
+        }
     }
 }
 

@@ -31,6 +31,8 @@ struct ReviewRow {
     label: String,
     value: String,
     change: String,
+    /// "Verified: …" for an unchanged prefilled answer.
+    verified: Option<String>,
 }
 
 #[derive(Debug)]
@@ -59,6 +61,7 @@ struct ReviewPage<'a> {
 fn sections(
     service: &OnlineService,
     answers: &Answers,
+    marks: &rathaus_forms::prefill::Marks,
     lang: Lang,
     f: &FormTexts,
     today: chrono::NaiveDate,
@@ -98,6 +101,7 @@ fn sections(
                                             field.name, inner.name
                                         ))
                                     ),
+                                    verified: None,
                                 });
                             }
                         }
@@ -108,6 +112,21 @@ fn sections(
                     label: field.label.get(lang).to_owned(),
                     value: display(field, answer, lang, f),
                     change: format!("{href}#{}", super::view::input_id(field.name.as_str())),
+                    verified: marks
+                        .get(field.name.as_str())
+                        .map(|mark| super::view::verified_label(mark, f, lang)),
+                });
+            }
+            // Values the portal worked out (a fee, a zone) show before submit, with the step
+            // whose answers decide them.
+            for value in service.form.computed_on(step.id.as_str()) {
+                rows.push(ReviewRow {
+                    label: format!("{} ({})", value.label.get(lang), f.computed_by_portal),
+                    value: answers
+                        .get(value.name.as_str())
+                        .map_or_else(|| f.computed_pending.to_owned(), |a| value.display(a, lang)),
+                    change: href.clone(),
+                    verified: None,
                 });
             }
             ReviewSection {
@@ -166,18 +185,27 @@ fn recipients<'a>(
                 .take(1),
         );
     }
-    postcodes.into_iter().find_map(|postcode| {
-        match find_responsible(
-            &state.tenant,
-            service.definition.responsibility.as_ref(),
-            postcode,
-        ) {
-            // On a postcode shared by two districts, the first one's authority takes it; it
-            // forwards within the administration when the street lies in the other.
-            Responsible::Found(found) => found.first().map(|f| vec![f.authority]),
+    // On a postcode shared by two districts, the first one's authority takes it; it forwards
+    // within the administration when the street lies in the other.
+    let first = |responsibility: &rathaus_domain::service::Responsibility, postcode| {
+        match find_responsible(&state.tenant, Some(responsibility), postcode) {
+            Responsible::Found(found) => found.first().map(|f| f.authority),
             _ => None,
         }
-    })
+    };
+    let responsibility = service.definition.responsibility.as_ref()?;
+    let (postcode, responsible) = postcodes
+        .into_iter()
+        .find_map(|postcode| first(responsibility, postcode).map(|a| (postcode, a)))?;
+    // Further recipients come from the same address; the application goes to all or none.
+    let mut all = vec![responsible];
+    for recipient in &service.definition.recipients {
+        let kind = rathaus_domain::service::Responsibility {
+            authority_kind: recipient.authority_kind.clone(),
+        };
+        all.push(first(&kind, postcode)?);
+    }
+    Some(all)
 }
 
 pub async fn review(
@@ -208,6 +236,7 @@ pub async fn review(
         &user,
         &service,
         &draft.answers,
+        &draft.verified,
         draft.submission_id,
         None,
         StatusCode::OK,
@@ -221,16 +250,29 @@ fn render_review(
     user: &AuthUser,
     service: &OnlineService,
     answers: &Answers,
+    marks: &rathaus_forms::prefill::Marks,
     submission: uuid::Uuid,
     error: Option<&'static str>,
     status: StatusCode,
 ) -> Response {
     let lang = page.chrome.lang;
     let f = page.t.form;
+    // Further recipients say why they get a copy: the citizen sees who receives their data.
+    let purposes = std::iter::once(None).chain(
+        service
+            .definition
+            .recipients
+            .iter()
+            .map(|r| Some(r.purpose.get(lang))),
+    );
     let recipients = recipients(state, service, answers)
         .unwrap_or_default()
         .into_iter()
-        .map(|a| a.name.get(lang).to_owned())
+        .zip(purposes)
+        .map(|(a, purpose)| match purpose {
+            Some(purpose) => format!("{} ({purpose})", a.name.get(lang)),
+            None => a.name.get(lang).to_owned(),
+        })
         .collect::<Vec<_>>();
     let error = error.or((recipients.is_empty()).then_some(f.routing_failed));
     respond(
@@ -243,7 +285,7 @@ fn render_review(
             service_name: service.definition.name.get(lang),
             service_key: &service.key,
             csrf: &user.session.csrf_secret,
-            sections: sections(service, answers, lang, f, today(state)),
+            sections: sections(service, answers, marks, lang, f, today(state)),
             declaration: service.form.declaration.get(lang),
             submission: submission.to_string(),
             recipients,
@@ -334,6 +376,7 @@ pub async fn submit(
             &user,
             &service,
             &draft.answers,
+            &draft.verified,
             draft.submission_id,
             Some(f.declaration_missing),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -346,6 +389,7 @@ pub async fn submit(
             &user,
             &service,
             &draft.answers,
+            &draft.verified,
             draft.submission_id,
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -363,6 +407,7 @@ pub async fn submit(
         now,
         lang,
         &draft.answers,
+        &draft.verified,
     );
     let sealer = vault(&state);
     // The attachments travel inside the envelope with the document.
@@ -430,6 +475,7 @@ pub async fn submit(
     let receipt = build_receipt(
         &service,
         &draft.answers,
+        &draft.verified,
         &reference,
         now,
         lang,
@@ -458,6 +504,7 @@ pub async fn submit(
     };
     match state.store.submit_application(&application).await {
         Ok(SubmitOutcome::Submitted) => {
+            rathaus_failpoint::hit(rathaus_failpoint::SUBMIT_AFTER_COMMIT);
             tracing::info!(reference = %reference, service = %service.key, "application submitted");
             state.delivery_wake.notify_one();
             crate::accounts::audit::record(
@@ -480,6 +527,7 @@ pub async fn submit(
 fn build_receipt(
     service: &OnlineService,
     answers: &Answers,
+    marks: &rathaus_forms::prefill::Marks,
     reference: &str,
     now: DateTime<Utc>,
     lang: Lang,
@@ -504,7 +552,7 @@ fn build_receipt(
             .iter()
             .map(|a| a.name.get(lang).to_owned())
             .collect(),
-        sections: sections(service, answers, lang, f, today)
+        sections: sections(service, answers, marks, lang, f, today)
             .into_iter()
             .map(|s| rathaus_receipt::Section {
                 heading: s.title,
@@ -513,7 +561,11 @@ fn build_receipt(
                     .into_iter()
                     .map(|r| rathaus_receipt::Row {
                         label: r.label,
-                        value: r.value,
+                        // The receipt says which values came verified, like the review page.
+                        value: match r.verified {
+                            Some(mark) => format!("{} ({mark})", r.value),
+                            None => r.value,
+                        },
                     })
                     .collect(),
             })
@@ -649,6 +701,64 @@ struct DonePage<'a> {
     receipt: bool,
     undeliverable: bool,
     service_href: String,
+    recipients: Vec<RecipientRow>,
+}
+
+/// One receiving authority on the application page, with where its copy stands; an
+/// undeliverable one with its contact, so the citizen can apply there another way (R2).
+#[derive(Debug)]
+struct RecipientRow {
+    name: String,
+    status: &'static str,
+    contact: Option<RecipientContact>,
+}
+
+#[derive(Debug)]
+struct RecipientContact {
+    address: String,
+    phone: Option<String>,
+    email: Option<String>,
+    hours: Option<String>,
+}
+
+fn recipient_rows(
+    state: &PortalState,
+    records: Vec<rathaus_store::RecipientRecord>,
+    lang: Lang,
+    f: &'static FormTexts,
+) -> Vec<RecipientRow> {
+    use rathaus_store::{ApplicationStatus as S, DeliveryState};
+    records
+        .into_iter()
+        .map(|record| {
+            let authority = record
+                .authority
+                .parse()
+                .ok()
+                .and_then(|id| state.tenant.authority(&id));
+            let dead = record.state == DeliveryState::Dead;
+            RecipientRow {
+                // An authority no longer in the tenant file still shows by its id.
+                name: authority
+                    .map_or_else(|| record.authority.clone(), |a| a.name.get(lang).to_owned()),
+                // Each office reports on its own copy (received, in progress, decided, …).
+                status: f.status(match record.state {
+                    DeliveryState::Pending => S::Queued,
+                    DeliveryState::Delivered => record.case_status.unwrap_or(S::Delivered),
+                    DeliveryState::Dead => S::Undeliverable,
+                }),
+                contact: authority.filter(|_| dead).map(|a| RecipientContact {
+                    address: format!(
+                        "{}, {} {}",
+                        a.address.street, a.address.postcode, a.address.city
+                    ),
+                    phone: a.phone.clone(),
+                    email: a.email.clone(),
+                    hours: a.opening_hours.as_ref().map(|h| h.get(lang).to_owned()),
+                }),
+            }
+        })
+        .collect()
 }
 
 pub async fn done(
@@ -673,6 +783,10 @@ pub async fn done(
         Err(e) => return page_store_error(&page, &e),
     };
     let f = page.t.form;
+    let recipients = match state.store.recipients(&user.account.id, &reference).await {
+        Ok(records) => recipient_rows(&state, records, lang, f),
+        Err(e) => return page_store_error(&page, &e),
+    };
     respond(
         &state,
         &page,
@@ -687,6 +801,7 @@ pub async fn done(
             receipt,
             undeliverable: application.status == rathaus_store::ApplicationStatus::Undeliverable,
             service_href: format!("/services/{}", application.service_key),
+            recipients,
         },
         [],
     )

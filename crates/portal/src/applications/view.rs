@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use rathaus_domain::Lang;
 use rathaus_forms::definition::{Field, FieldKind, Requirement};
-use rathaus_forms::{Answer, Answers, FieldError, Step};
+use rathaus_forms::prefill::{Mark, Marks, Provenance};
+use rathaus_forms::{Answer, Answers, FieldError, FormDefinition, Step};
 
 use crate::form_texts::FormTexts;
 
@@ -59,14 +60,19 @@ pub(crate) struct FieldView {
     pub autocomplete: &'static str,
     pub inputmode: &'static str,
     pub max_length: usize,
+    /// "Verified: eID, 23.11.2026" when the answer was prefilled and is unchanged.
+    pub verified: Option<String>,
 }
 
 impl FieldView {
-    /// The ids that describe the input: hint, message, and why we ask.
+    /// The ids that describe the input: hint, verified mark, message, and why we ask.
     pub fn described(&self) -> String {
         let mut ids = Vec::new();
         if self.hint.is_some() {
             ids.push(format!("{}-hint", self.id));
+        }
+        if self.verified.is_some() {
+            ids.push(format!("{}-verified", self.id));
         }
         if self.error.is_some() {
             ids.push(format!("{}-error", self.id));
@@ -175,6 +181,7 @@ fn error_for(errors: &[FieldError], input: &str, lang: Lang) -> Option<String> {
 pub(crate) fn step_blocks(
     step: &Step,
     answers: &Answers,
+    marks: &Marks,
     values: &Values<'_>,
     errors: &[FieldError],
     t: &FormTexts,
@@ -234,10 +241,20 @@ pub(crate) fn step_blocks(
                     }),
                 }
             }
-            _ => BlockView {
-                field: Some(field_view(field, "", answers, values, errors, t)),
-                group: None,
-            },
+            _ => {
+                let mut view = field_view(field, "", answers, values, errors, t);
+                // A value typed over the filled one is not the verified one any more; the
+                // mark shows only while the page shows the stored answer.
+                if values.raw.is_none() {
+                    view.verified = marks
+                        .get(field.name.as_str())
+                        .map(|mark| verified_label(mark, t, lang));
+                }
+                BlockView {
+                    field: Some(view),
+                    group: None,
+                }
+            }
         })
         .collect()
 }
@@ -292,6 +309,7 @@ fn field_view(
         autocomplete: "off",
         inputmode: "",
         max_length: 200,
+        verified: None,
         input,
     };
     match &field.kind {
@@ -521,4 +539,95 @@ pub(crate) fn display(field: &Field, answer: &Answer, lang: Lang, t: &FormTexts)
             .join(", "),
         Answer::Items(items) => items.len().to_string(),
     }
+}
+
+/// A computed value on its step: the value, or why there is none yet.
+#[derive(Debug)]
+pub(crate) struct ComputedView {
+    pub id: String,
+    pub label: String,
+    pub hint: Option<String>,
+    pub value: Option<String>,
+    /// Shown instead of a value: "determined once …", or the lookup's "no zone here".
+    pub missing: String,
+    pub error: bool,
+}
+
+pub(crate) fn computed_views(
+    form: &FormDefinition,
+    step: &Step,
+    answers: &Answers,
+    errors: &[FieldError],
+    t: &FormTexts,
+    lang: Lang,
+    today: chrono::NaiveDate,
+) -> Vec<ComputedView> {
+    let env = rathaus_forms::AnswerEnv {
+        answers,
+        item: None,
+        today,
+    };
+    form.computed_on(step.id.as_str())
+        .map(|value| {
+            let shown = answers
+                .get(value.name.as_str())
+                .map(|a| value.display(a, lang));
+            let no_match = shown.is_none()
+                && matches!(
+                    value.evaluate(&env),
+                    rathaus_forms::computed::Outcome::NoMatch
+                );
+            let missing = match value.none_text() {
+                Some(none) if no_match => none.get(lang).to_owned(),
+                _ => t.computed_pending.to_owned(),
+            };
+            ComputedView {
+                id: input_id(value.name.as_str()),
+                label: value.label.get(lang).to_owned(),
+                hint: value.hint.as_ref().map(|h| h.get(lang).to_owned()),
+                value: shown,
+                missing,
+                error: errors.iter().any(|e| e.input == value.name.as_str()),
+            }
+        })
+        .collect()
+}
+
+/// The prefill box of a step.
+#[derive(Debug)]
+pub(crate) struct PrefillView {
+    /// What can be filled, and that it happens only on request.
+    pub text: String,
+    /// Whether something available fills at least one of them.
+    pub can_apply: bool,
+    /// Where the available attributes come from, and when they were verified.
+    pub available: Option<String>,
+    /// Whether the eID sign-in is offered to read what is missing.
+    pub eid: bool,
+    /// What the eID sign-in would read: this form's declared attributes.
+    pub eid_text: String,
+    pub return_to: String,
+    pub service_key: String,
+}
+
+pub(crate) fn source_label(source: Provenance, t: &FormTexts) -> &'static str {
+    match source {
+        Provenance::Eid => t.source_eid,
+        Provenance::Counter => t.source_counter,
+        Provenance::Account => t.source_account,
+    }
+}
+
+pub(crate) fn date(day: chrono::NaiveDate, lang: Lang) -> String {
+    match lang {
+        Lang::De => day.format("%d.%m.%Y").to_string(),
+        Lang::En => day.format("%-d %B %Y").to_string(),
+    }
+}
+
+/// "Verified: online ID card (eID), 23.11.2026".
+pub(crate) fn verified_label(mark: &Mark, t: &FormTexts, lang: Lang) -> String {
+    t.verified_mark
+        .replace("{source}", source_label(mark.source, t))
+        .replace("{date}", &date(mark.verified_at.date_naive(), lang))
 }

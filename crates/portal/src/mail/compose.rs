@@ -14,6 +14,9 @@ pub enum MailKind {
     AlreadyRegistered,
     /// Set a new password; carries a one-hour link.
     Reset,
+    /// A message from an authority waits in the mailbox; carries the mailbox's address and
+    /// nothing of the message (neither subject nor text nor sender).
+    NewMessage,
 }
 
 impl MailKind {
@@ -22,6 +25,7 @@ impl MailKind {
             Self::Confirm => "confirm",
             Self::AlreadyRegistered => "already-registered",
             Self::Reset => "reset",
+            Self::NewMessage => "new-message",
         }
     }
 }
@@ -73,6 +77,19 @@ pub fn compose(kind: MailKind, to: Email, link: &str) -> OutgoingMail {
                  one hour, usable once):\n\n{link}\n\n\
                  If you did not ask for this, you need not do anything: your password stays as \
                  it is.\n"
+            ),
+        ),
+        MailKind::NewMessage => (
+            "Neue Nachricht in Ihrem Postfach / New message in your mailbox",
+            format!(
+                "Guten Tag,\n\n\
+                 in Ihrem Postfach im Servicekonto wartet eine neue Nachricht einer Behörde zu \
+                 einem Ihrer Anträge. Sie können sie nach der Anmeldung hier lesen:\n\n{link}\n\n\
+                 Aus Datenschutzgründen steht der Inhalt nicht in dieser E-Mail.\n\n\
+                 ---\n\nHello,\n\n\
+                 a new message from an authority about one of your applications is waiting in \
+                 the mailbox of your account. Sign in to read it here:\n\n{link}\n\n\
+                 To protect your data, its content is not part of this e-mail.\n"
             ),
         ),
     };

@@ -369,7 +369,15 @@ impl Browser<'_> {
     /// Fills in and submits the fixture service `local-test-dog` (signed in), with `dog_name` as
     /// the dog's name and an address in 20099; returns the application's reference.
     pub async fn apply_for_test_dog(&mut self, dog_name: &str) -> String {
-        let csrf = self.get("/services/local-test-dog/form/owner").await.csrf();
+        self.apply_for_dog_service("local-test-dog", dog_name).await
+    }
+
+    /// Like `apply_for_test_dog`, for a fixture service with the same form (`service`).
+    pub async fn apply_for_dog_service(&mut self, service: &str, dog_name: &str) -> String {
+        let csrf = self
+            .get(&format!("/services/{service}/form/owner"))
+            .await
+            .csrf();
         let steps: [(&str, Vec<(&str, &str)>); 3] = [
             (
                 "owner",
@@ -396,7 +404,7 @@ impl Browser<'_> {
             let mut all = vec![("csrf", csrf.as_str()), ("step", step), ("action", "next")];
             all.extend(fields);
             let answer = self
-                .post(&format!("/services/local-test-dog/form/{step}"), &all)
+                .post(&format!("/services/{service}/form/{step}"), &all)
                 .await;
             assert_eq!(
                 answer.status,
@@ -405,7 +413,7 @@ impl Browser<'_> {
                 answer.body
             );
         }
-        let review = self.get("/services/local-test-dog/review").await;
+        let review = self.get(&format!("/services/{service}/review")).await;
         let submission = review
             .body
             .split("name=\"submission\" value=\"")
@@ -417,7 +425,7 @@ impl Browser<'_> {
             .to_owned();
         let done = self
             .post(
-                "/services/local-test-dog/submit",
+                &format!("/services/{service}/submit"),
                 &[
                     ("csrf", &csrf),
                     ("submission", &submission),

@@ -16,8 +16,51 @@ mod delivery {
     crate::delivery::delivery_queries!(sqlx::PgPool, " FOR UPDATE SKIP LOCKED");
 }
 
+mod identification {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::identification::identification_queries!(sqlx::PgPool, account);
+}
+
+mod second_factor {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::second_factor::second_factor_queries!(sqlx::PgPool, account);
+}
+
+mod verified {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    fn session(id: &rathaus_domain::SessionId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::verified::verified_queries!(sqlx::PgPool, account, session);
+}
+
+mod own_data {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::own_data::own_data_queries!(
+        sqlx::PgPool,
+        account,
+        "SELECT CAST(table_name AS TEXT) FROM information_schema.columns \
+         WHERE table_schema = current_schema() AND column_name = 'account_id'"
+    );
+}
+
 mod back_office {
     crate::back_office::back_office_queries!(sqlx::PgPool);
+}
+
+mod messages {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::messages::message_queries!(sqlx::PgPool, sqlx::PgConnection, account);
 }
 
 use std::str::FromStr;

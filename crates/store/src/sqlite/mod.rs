@@ -18,8 +18,51 @@ mod delivery {
     crate::delivery::delivery_queries!(sqlx::SqlitePool, "");
 }
 
+mod identification {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    crate::identification::identification_queries!(sqlx::SqlitePool, account);
+}
+
+mod second_factor {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    crate::second_factor::second_factor_queries!(sqlx::SqlitePool, account);
+}
+
+mod verified {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    fn session(id: &rathaus_domain::SessionId) -> String {
+        id.to_string()
+    }
+    crate::verified::verified_queries!(sqlx::SqlitePool, account, session);
+}
+
+mod own_data {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    crate::own_data::own_data_queries!(
+        sqlx::SqlitePool,
+        account,
+        "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND p.name = 'account_id'"
+    );
+}
+
 mod back_office {
     crate::back_office::back_office_queries!(sqlx::SqlitePool);
+}
+
+mod messages {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    crate::messages::message_queries!(sqlx::SqlitePool, sqlx::SqliteConnection, account);
 }
 
 use std::str::FromStr;

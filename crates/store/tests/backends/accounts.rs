@@ -334,3 +334,155 @@ pub(crate) async fn shared_secrets_are_written_once(db: &TestDatabase) {
     );
     store.close().await;
 }
+
+fn attributes(
+    account: AccountId,
+    scope: rathaus_store::AttributeScope,
+    sealed: &[u8],
+    at: i64,
+) -> rathaus_store::VerifiedAttributesRecord {
+    rathaus_store::VerifiedAttributesRecord {
+        id: uuid::Uuid::new_v4(),
+        account,
+        scope,
+        source: rathaus_domain::AttributeSource::Eid,
+        verified_at: t(at),
+        sealed: sealed.to_vec(),
+        created_at: t(at),
+    }
+}
+
+/// Session-only attributes end with their session; remembered ones stay with the account
+/// until deleted; nobody sees another session's or account's (R4, Z1).
+pub(crate) async fn verified_attributes_end_with_the_session_unless_remembered(db: &TestDatabase) {
+    use rathaus_store::AttributeScope;
+    let store = db.open().await.unwrap();
+    let anna = AccountId::random();
+    let bob = AccountId::random();
+    for (id, address) in [(anna, "anna@example.org"), (bob, "bob@example.org")] {
+        store
+            .create_account(id, &email(address), "h", t(0))
+            .await
+            .unwrap();
+    }
+    let first = session(anna, "tok-v1", 0, 12);
+    let second = session(anna, "tok-v2", 0, 12);
+    let bobs = session(bob, "tok-v3", 0, 12);
+    for s in [&first, &second, &bobs] {
+        store.create_session(s).await.unwrap();
+    }
+    let mine = AttributeScope::Session(first.id);
+    assert!(
+        store
+            .save_verified_attributes(&attributes(anna, mine, b"old", 1))
+            .await
+            .unwrap()
+    );
+    // A second check replaces the first.
+    assert!(
+        store
+            .save_verified_attributes(&attributes(anna, mine, b"session", 2))
+            .await
+            .unwrap()
+    );
+    // Another account's session cannot be used to keep anything.
+    assert!(
+        !store
+            .save_verified_attributes(&attributes(anna, AttributeScope::Session(bobs.id), b"x", 2))
+            .await
+            .unwrap()
+    );
+    let seen = store.verified_attributes(&anna, first.id).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        (seen[0].sealed.as_slice(), seen[0].scope),
+        (&b"session"[..], mine)
+    );
+    assert_eq!(seen[0].verified_at, t(2));
+    // The other session of the same account does not see them.
+    assert!(
+        store
+            .verified_attributes(&anna, second.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .verified_attributes(&bob, first.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Remembered ones are seen by every session of the account, after the session's own.
+    store
+        .save_verified_attributes(&attributes(anna, AttributeScope::Remembered, b"kept", 3))
+        .await
+        .unwrap();
+    let seen = store.verified_attributes(&anna, first.id).await.unwrap();
+    let scopes: Vec<_> = seen.iter().map(|r| r.scope).collect();
+    assert_eq!(scopes, [mine, AttributeScope::Remembered]);
+    assert_eq!(
+        store
+            .verified_attributes(&anna, second.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .verified_attributes(&bob, bobs.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Sign-out ends the session's attributes, not the remembered ones.
+    store.delete_session("tok-v1").await.unwrap();
+    let seen = store.verified_attributes(&anna, first.id).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].scope, AttributeScope::Remembered);
+    // Idle expiry too.
+    store
+        .save_verified_attributes(&attributes(
+            anna,
+            AttributeScope::Session(second.id),
+            b"s2",
+            4,
+        ))
+        .await
+        .unwrap();
+    store.purge_sessions(t(60), t(60)).await.unwrap();
+    assert!(
+        store
+            .verified_attributes(&anna, second.id)
+            .await
+            .unwrap()
+            .iter()
+            .all(|r| r.scope == AttributeScope::Remembered)
+    );
+    // The citizen deletes the remembered ones.
+    assert_eq!(
+        store
+            .delete_verified_attributes(&bob, AttributeScope::Remembered)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_verified_attributes(&anna, AttributeScope::Remembered)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .verified_attributes(&anna, first.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -31,6 +31,12 @@ pub(crate) struct Attempt {
     pub return_to: String,
     /// Unix seconds of the start.
     pub started: i64,
+    /// The claims asked for to prefill a form (empty: the level only).
+    #[serde(default)]
+    pub claims: Vec<String>,
+    /// Whether the citizen agreed to keep the attributes with the account.
+    #[serde(default)]
+    pub remember: bool,
 }
 
 /// Seals and opens attempts under a key derived from the portal's shared secret.
@@ -127,6 +133,8 @@ mod tests {
             pkce_verifier: "v".into(),
             return_to: "/services/x/form".into(),
             started: at.timestamp(),
+            claims: Vec::new(),
+            remember: false,
         }
     }
 

@@ -109,10 +109,29 @@ pub(crate) struct Started {
     pub authorize_url: String,
 }
 
-/// The facts of a verified ID token that the portal uses: none personal.
+/// The facts of a verified ID token that the portal uses: the level, and the attributes the
+/// portal asked for to prefill a form (none otherwise).
 #[derive(Debug)]
 pub(crate) struct Verified {
     pub acr: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub birthdate: Option<String>,
+    /// Street line, postcode, city and country of the `address` claim.
+    pub address: Option<(String, String, String, String)>,
+}
+
+/// The `claims` request parameter (OpenID Connect Core 5.5) asking for exactly these claims in
+/// the ID token; `None` when none are asked for.
+pub(crate) fn claims_request(claims: &[String]) -> Option<String> {
+    if claims.is_empty() {
+        return None;
+    }
+    let id_token: serde_json::Map<String, serde_json::Value> = claims
+        .iter()
+        .map(|c| (c.clone(), serde_json::json!({ "essential": true })))
+        .collect();
+    Some(serde_json::json!({ "id_token": id_token }).to_string())
 }
 
 impl EidClient {
@@ -197,29 +216,35 @@ impl EidClient {
         url.origin().ascii_serialization()
     }
 
-    /// The URL that sends the browser to the provider, asking for eIDAS high and no attributes
-    /// (scope `openid` alone: the portal needs the level, not the data; R4).
+    /// The URL that sends the browser to the provider, asking for eIDAS high. Without `claims`
+    /// it asks for no attribute (scope `openid` alone: the level, not the data; R4); for a
+    /// prefill it asks for exactly the claims given, which the caller derives from what the
+    /// form declares (R3: requested ⊆ declared).
     pub(crate) async fn start(
         &self,
         now: DateTime<Utc>,
         state: &str,
         nonce: &str,
         pkce_verifier: &str,
+        claims: &[String],
     ) -> Result<Started, EidError> {
         let client = self.client(self.metadata(now, false).await?);
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&PkceCodeVerifier::new(
             pkce_verifier.to_owned(),
         ));
         let (state, nonce) = (state.to_owned(), nonce.to_owned());
-        let (url, _, _) = client
+        let mut request = client
             .authorize_url(
                 CoreAuthenticationFlow::AuthorizationCode,
                 move || CsrfToken::new(state.clone()),
                 move || Nonce::new(nonce.clone()),
             )
             .add_auth_context_value(AuthenticationContextClass::new(ACR_HIGH.to_owned()))
-            .set_pkce_challenge(challenge)
-            .url();
+            .set_pkce_challenge(challenge);
+        if let Some(claims) = claims_request(claims) {
+            request = request.add_extra_param("claims", claims);
+        }
+        let (url, _, _) = request.url();
         Ok(Started {
             authorize_url: url.into(),
         })
@@ -264,6 +289,24 @@ impl EidClient {
                     .auth_context_ref()
                     .map(|acr| acr.as_str().to_owned())
                     .unwrap_or_default(),
+                given_name: claims
+                    .given_name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.as_str().to_owned()),
+                family_name: claims
+                    .family_name()
+                    .and_then(|n| n.get(None))
+                    .map(|n| n.as_str().to_owned()),
+                birthdate: claims.birthdate().map(|d| d.as_str().to_owned()),
+                address: claims.address().map(|a| {
+                    let part = |p: Option<String>| p.unwrap_or_default();
+                    (
+                        part(a.street_address.as_ref().map(|s| s.as_str().to_owned())),
+                        part(a.postal_code.as_ref().map(|s| s.as_str().to_owned())),
+                        part(a.locality.as_ref().map(|s| s.as_str().to_owned())),
+                        part(a.country.as_ref().map(|s| s.as_str().to_owned())),
+                    )
+                }),
             })
         };
         match verify(&client) {

@@ -1,0 +1,561 @@
+//! Crash safety with real processes (SECURITY.md C4, F4): `rathaus demo` is started with one
+//! crash point armed (`RATHAUS_FAILPOINTS`, see crates/failpoint), a citizen submits a dog
+//! registration over HTTP, the portal or the authority node aborts at exactly that step, and
+//! the demo is started again on the same data directory. Every acknowledged submission must
+//! end up stored once at the node and acknowledged once at the portal; a submission whose
+//! acknowledgement never arrived is retried by the citizen and must not appear twice.
+//!
+//! F3 as an operator would see it: the portal and an authority node as separate processes
+//! (`rathaus portal`, `rathaus authority`), the node not running while applications are
+//! submitted; they wait in the outbox and each arrives once when the node is started.
+//!
+//! The crash points are compiled into this test's build of the binary only: `rathaus-failpoint`
+//! is a dev-dependency of this crate with its `failpoints` feature, so `cargo test` builds
+//! `rathaus` with it and `cargo build`/release builds do not (crates/cli/Cargo.toml).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Browser, link_in, rathaus};
+
+const DOG: &str = "99110009104000";
+const PASSWORD: &str = "Ein langer Satz als Passwort";
+/// The node that hosts the central dog register, and its authority.
+const NODE: &str = "landesbehoerden";
+const AUTHORITY: &str = "hunderegister";
+
+/// Short leases and retries, so a crashed attempt is repeated within seconds, not minutes.
+const FAST_RETRIES: [(&str, &str); 2] = [
+    ("RATHAUS_PORTAL__DELIVERY_LEASE_SECS", "2"),
+    ("RATHAUS_PORTAL__DELIVERY_FIRST_RETRY_SECS", "1"),
+];
+
+/// One run of `rathaus demo` on a data directory that outlives it.
+struct Run {
+    child: Child,
+    portal: String,
+    log: PathBuf,
+}
+
+impl Run {
+    /// Starts the demo on `data`, with `failpoint` armed (if any); its log goes to a file.
+    fn start(data: &Path, failpoint: Option<&str>, name: &str) -> Self {
+        let log = data.join(format!("{name}.log"));
+        let mut command = rathaus();
+        command
+            .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data)
+            .envs(FAST_RETRIES)
+            .env_remove(rathaus_failpoint::VARIABLE)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap());
+        if let Some(point) = failpoint {
+            command.env(rathaus_failpoint::VARIABLE, point);
+        }
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut portal = None;
+        while Instant::now() < deadline {
+            match rx.recv_timeout(Duration::from_millis(100)) {
+                Ok(line) => {
+                    if let Some(url) = line.trim().strip_prefix("Portal: ") {
+                        portal = Some(url.trim_end_matches('/').to_owned());
+                    } else if line.trim().starts_with("API:") {
+                        break;
+                    }
+                }
+                Err(_) => {
+                    if let Some(status) = child.try_wait().unwrap() {
+                        panic!(
+                            "rathaus demo exited during start-up ({status}): {}",
+                            std::fs::read_to_string(&log).unwrap_or_default()
+                        );
+                    }
+                }
+            }
+        }
+        Self {
+            child,
+            portal: portal.expect("the demo printed its portal URL"),
+            log,
+        }
+    }
+
+    /// Waits until the process has died at `failpoint`; fails if it did not.
+    fn wait_for_crash(&mut self, failpoint: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "the demo did not crash at {failpoint}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let log = std::fs::read_to_string(&self.log).unwrap();
+        assert!(
+            log.contains(&format!("failpoint {failpoint}: aborting")),
+            "the process died, but not at {failpoint}: {log}"
+        );
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A browser on the (new) portal address of `run`, keeping the citizen's session cookies.
+fn browser_on(portal: &str, cookies: &std::collections::BTreeMap<String, String>) -> Browser {
+    let mut browser = Browser::new(portal);
+    browser.cookies = cookies.clone();
+    browser
+}
+
+async fn citizen(run: &Run, data: &Path, email: &str) -> Browser {
+    let mut browser = Browser::new(&run.portal);
+    let registered = browser
+        .submit(
+            "/account/register",
+            "/account/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let mail = newest_mail(data).await;
+    let confirm = link_in(&mail, &format!("{}/account/confirm?token=", run.portal));
+    let token = confirm.split("token=").nth(1).unwrap().to_owned();
+    let page = browser.get(&confirm).await;
+    let confirmed = browser
+        .post(
+            "/account/confirm",
+            &[("csrf", &page.csrf()), ("token", &token)],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let signed_in = browser
+        .submit(
+            "/account/sign-in",
+            "/account/sign-in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    browser
+}
+
+async fn newest_mail(data: &Path) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(dir) = std::fs::read_dir(data.join("mail")) {
+            let mut names: Vec<PathBuf> = dir
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.to_string_lossy().ends_with("-confirm.eml"))
+                .collect();
+            names.sort();
+            if let Some(last) = names.last() {
+                return std::fs::read_to_string(last).unwrap();
+            }
+        }
+        assert!(Instant::now() < deadline, "no confirmation mail");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn day(offset: i64) -> String {
+    let today = rathaus_web::Clock::now(&rathaus_web::SystemClock).date_naive();
+    (today + chrono::Duration::days(offset))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// Fills in the dog registration up to the review; returns the review's submit fields.
+async fn fill_in(browser: &mut Browser, dog_name: &str) -> Vec<(String, String)> {
+    let born = day(-700);
+    let since = day(-30);
+    let steps: [(&str, Vec<(&str, &str)>); 3] = [
+        (
+            "owner",
+            vec![
+                ("owner_name.given_names", "Anna"),
+                ("owner_name.family_name", "Schulz"),
+                ("owner_birth_date", "1987-05-14"),
+                ("owner_address.street", "Osterstraße"),
+                ("owner_address.house_number", "112"),
+                ("owner_address.postcode", "20259"),
+                ("owner_address.city", "Hamburg"),
+            ],
+        ),
+        (
+            "dog",
+            vec![
+                ("dog_name", dog_name),
+                ("dog_sex", "female"),
+                ("breed", "other"),
+                ("breed_description", "Labrador-Mischling"),
+                ("dog_birth_date", born.as_str()),
+                ("shoulder_height", "55"),
+                ("chip_number", "276098106543210"),
+                ("keeping_since", since.as_str()),
+            ],
+        ),
+        (
+            "insurance",
+            vec![
+                ("insurer", "Hanseatische Tierhalter-Versicherung"),
+                ("policy_number", "TH-2024-77812"),
+                ("insurance_meets_minimum", "yes"),
+            ],
+        ),
+    ];
+    let start = browser.get(&format!("/services/{DOG}/form")).await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    for (step, fields) in steps {
+        let path = format!("/services/{DOG}/form/{step}");
+        let csrf = browser.get(&path).await.csrf();
+        let mut all = vec![("csrf", csrf.as_str()), ("step", step), ("action", "next")];
+        all.extend(fields);
+        let answer = browser.post(&path, &all).await;
+        assert_eq!(answer.status, 303, "{step}: {}", answer.body);
+    }
+    let review = browser.get(&format!("/services/{DOG}/review")).await;
+    assert_eq!(review.status, 200);
+    let submission = review
+        .body
+        .split("name=\"submission\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    vec![
+        ("csrf".into(), review.csrf()),
+        ("submission".into(), submission),
+        ("declaration".into(), "yes".into()),
+    ]
+}
+
+/// Posts the submit form; `None` when the connection broke before an answer (the portal
+/// died), else the reference it redirects to.
+async fn post_submit(
+    portal: &str,
+    browser: &Browser,
+    fields: &[(String, String)],
+) -> Option<String> {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let jar: Vec<String> = browser
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let response = client
+        .post(format!("{portal}/services/{DOG}/submit"))
+        .header("cookie", jar.join("; "))
+        .form(fields)
+        .send()
+        .await
+        .ok()?;
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    Some(
+        location
+            .strip_prefix("/applications/")
+            .unwrap_or_else(|| panic!("{location}"))
+            .to_owned(),
+    )
+}
+
+async fn count(url: &str, query: &str, reference: &str) -> i64 {
+    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as(query)
+        .bind(reference)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+fn db_url(path: PathBuf) -> String {
+    format!("sqlite:{}?mode=ro", path.display())
+}
+
+/// Waits until the portal has the node's receipt for `reference`, then checks that the node
+/// holds exactly one case for it and the portal exactly one acknowledged delivery, with the
+/// ciphertext gone.
+async fn assert_delivered_once(data: &Path, reference: &str, what: &str) {
+    let portal = db_url(data.join("portal.db"));
+    let node = db_url(data.join("nodes").join(format!("{NODE}.db")));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let delivered = count(
+            &portal,
+            "SELECT COUNT(*) FROM deliveries WHERE reference = $1 AND state = 'delivered' \
+             AND envelope IS NULL",
+            reference,
+        )
+        .await;
+        if delivered == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {reference} was not delivered within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let entries = count(
+        &portal,
+        "SELECT COUNT(*) FROM deliveries WHERE reference = $1",
+        reference,
+    )
+    .await;
+    let cases = count(
+        &node,
+        &format!(
+            "SELECT COUNT(*) FROM cases WHERE reference = $1 AND authority_id = '{AUTHORITY}'"
+        ),
+        reference,
+    )
+    .await;
+    assert_eq!(
+        (entries, cases),
+        (1, 1),
+        "{what}: one outbox entry and one case"
+    );
+}
+
+async fn applications(data: &Path) -> i64 {
+    count(
+        &db_url(data.join("portal.db")),
+        "SELECT COUNT(*) FROM applications WHERE service_key = $1",
+        DOG,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn c4_f4_a_crash_at_every_failpoint_delivers_each_acknowledged_submission_exactly_once() {
+    let data = tempfile::tempdir().unwrap();
+    common::seed_keys(data.path());
+    let first = Run::start(data.path(), None, "setup");
+    common::remember_keys(data.path());
+    let mut cookies = citizen(&first, data.path(), "anna@example.org")
+        .await
+        .cookies;
+    drop(first);
+
+    let started = Instant::now();
+    let mut acknowledged = 0;
+    for (i, point) in rathaus_failpoint::ALL.iter().enumerate() {
+        let mut armed = Run::start(data.path(), Some(point), &format!("{point}-armed"));
+        let mut browser = browser_on(&armed.portal, &cookies);
+        let fields = fill_in(&mut browser, &format!("Bello {i}")).await;
+        let answer = post_submit(&armed.portal, &browser, &fields).await;
+        armed.wait_for_crash(point);
+        cookies = browser.cookies.clone();
+        drop(armed);
+
+        let after = Run::start(data.path(), None, &format!("{point}-after"));
+        let mut browser = browser_on(&after.portal, &cookies);
+        let reference = match answer {
+            Some(reference) => reference,
+            // No answer: the citizen sends the same form again, with the same submission id.
+            None => post_submit(&after.portal, &browser, &fields)
+                .await
+                .expect("the restarted portal answers"),
+        };
+        acknowledged += 1;
+        assert_delivered_once(data.path(), &reference, point).await;
+        assert_eq!(
+            applications(data.path()).await,
+            acknowledged,
+            "{point}: one application per acknowledged submission"
+        );
+        // The citizen sees it delivered.
+        let page = browser.get(&format!("/applications/{reference}")).await;
+        assert!(page.body.contains("Zugestellt"), "{point}: {}", page.body);
+    }
+    eprintln!(
+        "{} crash points in {:.1} s",
+        rathaus_failpoint::ALL.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// A port on this machine that nothing listens on right now.
+fn free_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+/// A process started with its log in `log`, killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str], env: &[(&str, String)], log: &Path) -> Process {
+    let mut command = rathaus();
+    command
+        .args(args)
+        .envs(FAST_RETRIES)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove(rathaus_failpoint::VARIABLE)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    Process(command.spawn().unwrap())
+}
+
+async fn wait_healthy(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = reqwest::get(format!("{base}/healthz")).await
+            && response.status().is_success()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{base} did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn f3_applications_for_a_stopped_node_queue_and_are_delivered_once_when_it_is_back() {
+    // The demo prepares keys, pins, the account; then the portal and the node run as the
+    // separate processes an operator runs, and the node is not started at first.
+    let data = tempfile::tempdir().unwrap();
+    common::seed_keys(data.path());
+    let first = Run::start(data.path(), None, "setup");
+    common::remember_keys(data.path());
+    let cookies = citizen(&first, data.path(), "anna@example.org")
+        .await
+        .cookies;
+    drop(first);
+    let node_addr = free_addr();
+    let pool = sqlx::SqlitePool::connect(&format!(
+        "sqlite:{}",
+        data.path().join("portal.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("UPDATE node_endpoints SET base_url = $1 WHERE node_id = $2")
+        .bind(format!("http://{node_addr}"))
+        .bind(NODE)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let portal_addr = free_addr();
+    let portal_url = format!("http://{portal_addr}");
+    let keys = data.path().join("keys");
+    let _portal = spawn(
+        &[
+            "portal",
+            "--listen",
+            &portal_addr,
+            "--database-url",
+            &format!("sqlite:{}", data.path().join("portal.db").display()),
+        ],
+        &[
+            (
+                "RATHAUS_PORTAL__KEYS_FILE",
+                keys.join("portal.json").display().to_string(),
+            ),
+            ("RATHAUS_PORTAL__PUBLIC_URL", portal_url.clone()),
+            ("RATHAUS_PORTAL__SECURE_COOKIES", "false".into()),
+            (
+                "RATHAUS_MAIL__DIR",
+                data.path().join("mail").display().to_string(),
+            ),
+        ],
+        &data.path().join("portal.log"),
+    );
+    wait_healthy(&portal_url).await;
+
+    // Three applications while the node is down: each acknowledged, each waiting.
+    let mut references = Vec::new();
+    for i in 0..3 {
+        let mut browser = browser_on(&portal_url, &cookies);
+        let fields = fill_in(&mut browser, &format!("Wartend {i}")).await;
+        references.push(post_submit(&portal_url, &browser, &fields).await.unwrap());
+    }
+    let portal_db = db_url(data.path().join("portal.db"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for reference in &references {
+        // The worker has tried and failed at least once.
+        while count(
+            &portal_db,
+            "SELECT COUNT(*) FROM deliveries WHERE reference = $1 AND state = 'pending' \
+             AND attempts > 0 AND last_error IS NOT NULL",
+            reference,
+        )
+        .await
+            != 1
+        {
+            assert!(Instant::now() < deadline, "{reference} was never attempted");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    // The node comes back on its registered address and gets each application once.
+    let _node = spawn(
+        &[
+            "authority",
+            "--node",
+            NODE,
+            "--listen",
+            &node_addr,
+            "--database-url",
+            &format!(
+                "sqlite:{}",
+                data.path()
+                    .join("nodes")
+                    .join(format!("{NODE}.db"))
+                    .display()
+            ),
+            "--portal-url",
+            &portal_url,
+            "--keys",
+            &keys.join(format!("{NODE}.json")).display().to_string(),
+            "--portal-keys",
+            &keys.join("portal.public.json").display().to_string(),
+        ],
+        &[],
+        &data.path().join("node.log"),
+    );
+    wait_healthy(&format!("http://{node_addr}")).await;
+    for reference in &references {
+        assert_delivered_once(data.path(), reference, "node back").await;
+    }
+}
