@@ -247,10 +247,10 @@ async fn l1_audit_entries_of_an_account_are_its_own_only(store: Arc<dyn Store>) 
     assert_eq!(store.audit_entries_of(&anna, 1).await.unwrap().len(), 1);
 }
 
-/// Migration 0011 rebuilds `applications` on SQLite; dropping the old table would cascade into
+/// Migration 0010 rebuilds `applications` on SQLite; dropping the old table would cascade into
 /// the tables that refer to it. Rows written before the migration must all be there after it.
 #[tokio::test]
-async fn migration_0011_keeps_every_row_that_refers_to_applications_on_sqlite() {
+async fn migration_0010_keeps_every_row_that_refers_to_applications_on_sqlite() {
     use sqlx::Executor;
 
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 -- Deleting an account keeps the metadata of its applications that still have to reach their
 -- authority, detached from the person (account_id NULL), instead of cascading into deliveries,
--- receipts and the outbox. Keep in step with ../postgres/0011_detach_applications.sql.
+-- receipts and the outbox. Keep in step with ../postgres/0010_detach_applications.sql.
 --
 -- SQLite cannot drop a NOT NULL or change a foreign key in place, so the table is rebuilt.
 -- The migrator runs this in a transaction, where `PRAGMA foreign_keys = OFF` has no effect,
