@@ -13,7 +13,10 @@ pub mod status;
 
 use std::sync::Arc;
 
-pub use back_office::{BackOffice, BackOfficeSettings, ServiceForm, ServiceForms};
+pub use back_office::{
+    BackOffice, BackOfficeSettings, DEFAULT_CASE_RETENTION_DAYS, ServiceForm, ServiceForms,
+    purge_expired_cases,
+};
 pub use delivery::DeliveryKeys;
 
 use askama::Template;

@@ -215,6 +215,10 @@ async fn housekeeping(state: &NodeState) {
     {
         tracing::warn!(%error, "could not delete old sign-in failures");
     }
+    // R1: decided cases past their service's retention period.
+    if let Err(error) = crate::back_office::purge_expired_cases(state).await {
+        tracing::warn!(%error, "could not delete cases past their retention period");
+    }
     // Older messages are refused by their age anyway (C3).
     if let Err(error) = state
         .store

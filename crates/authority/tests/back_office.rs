@@ -22,7 +22,7 @@ use rathaus_domain::{AuditEvent, Blocklist, ClerkId, ClerkRole, Email, NewPasswo
 use rathaus_seal::PrivateKeySet;
 use rathaus_store::testing::TestDatabase;
 use rathaus_store::{CaseRecord, ClerkRecord, Store};
-use rathaus_web::ManualClock;
+use rathaus_web::{Clock, ManualClock};
 use sha2::Digest;
 use tower::ServiceExt;
 
@@ -56,6 +56,7 @@ fn root() -> std::path::PathBuf {
 
 struct Node {
     router: Router,
+    state: NodeState,
     store: Arc<dyn Store>,
     clock: ManualClock,
     _db: TestDatabase,
@@ -87,10 +88,7 @@ impl Node {
         let services = ServiceForms::new(loaded.definitions.iter().map(|(_, d)| {
             (
                 d.key.to_string(),
-                ServiceForm {
-                    name: d.name.clone(),
-                    form: loaded.forms.get(&d.key).cloned(),
-                },
+                ServiceForm::of(d, loaded.forms.get(&d.key).cloned()),
             )
         }));
         let assets = rathaus_web::assets::Assets::discover(&root().join("web"));
@@ -124,7 +122,7 @@ impl Node {
             clock: Arc::new(clock.clone()),
         })
         .with_back_office(office);
-        let router = rathaus_authority::router(state, &assets, &Default::default());
+        let router = rathaus_authority::router(state.clone(), &assets, &Default::default());
         for (authority, email, role) in [
             (MITTE, "erika@mitte.example.org", ClerkRole::Clerk),
             (MITTE, "leitung@mitte.example.org", ClerkRole::Lead),
@@ -150,6 +148,7 @@ impl Node {
         }
         Self {
             router,
+            state,
             store,
             clock,
             _db: db,
@@ -738,6 +737,86 @@ async fn status_changes_follow_the_order_of_work_and_only_a_lead_reopens() {
             "in_progress"
         ]
     );
+}
+
+#[tokio::test]
+async fn r1_a_decided_case_is_deleted_after_its_services_period_and_logged_without_content() {
+    let node = Node::start().await;
+    let case = node.deliver(MITTE, "HA-2026-AAAA-0001", 1).await;
+    let open = node.deliver(MITTE, "HA-2026-AAAA-0002", 2).await;
+    let path = format!("/back-office/cases/{}/status", case.id);
+    let page = format!("/back-office/cases/{}", case.id);
+    let mut erika = Browser::signed_in(&node, "erika@mitte.example.org").await;
+    let csrf = erika.get(&page).await.csrf();
+    assert!(!erika.get(&page).await.body().contains("Aufbewahrungsfrist"));
+    for (from, to) in [("received", "in_progress"), ("in_progress", "decided")] {
+        let fields = [("csrf", csrf.as_str()), ("from", from), ("status", to)];
+        assert_eq!(
+            erika.post(&path, &fields).await.location(),
+            format!("{page}?changed=1")
+        );
+    }
+    // The test service keeps decided cases 30 days (`[retention] case_days`), not the node's
+    // five years; the case page says until when.
+    let due = node.clock.now() + chrono::Duration::days(30);
+    assert_eq!(
+        node.store.case_retain_until(case.id).await.unwrap(),
+        Some(due)
+    );
+    let shown = erika.get(&page).await.body();
+    assert!(
+        shown.contains(&format!(
+            "Aufbewahrungsfrist bis {}",
+            due.format("%d.%m.%Y")
+        )),
+        "{shown}"
+    );
+
+    node.clock
+        .advance(chrono::Duration::days(30) - chrono::Duration::seconds(1));
+    assert_eq!(
+        rathaus_authority::purge_expired_cases(&node.state)
+            .await
+            .unwrap(),
+        0
+    );
+    node.clock.advance(chrono::Duration::seconds(1));
+    assert_eq!(
+        rathaus_authority::purge_expired_cases(&node.state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        node.store
+            .authority_case(MITTE, case.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        node.store
+            .authority_case(MITTE, open.id)
+            .await
+            .unwrap()
+            .is_some(),
+        "an undecided case stays"
+    );
+    // Her session ended long ago; signed in again, the case is gone.
+    let mut erika = Browser::signed_in(&node, "erika@mitte.example.org").await;
+    assert_eq!(erika.get(&page).await.status, StatusCode::NOT_FOUND);
+    let audit = node.audit().await;
+    let deleted: Vec<_> = audit
+        .iter()
+        .filter(|e| e.event == AuditEvent::RetentionDeleted)
+        .collect();
+    assert_eq!(deleted.len(), 1);
+    assert!(
+        deleted[0].detail.contains("HA-2026-AAAA-0001"),
+        "{}",
+        deleted[0].detail
+    );
+    assert!(audit.iter().all(|e| !e.detail.contains(CANARY)));
 }
 
 #[tokio::test]

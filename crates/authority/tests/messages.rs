@@ -89,10 +89,7 @@ impl Node {
         let services = ServiceForms::new(loaded.definitions.iter().map(|(_, d)| {
             (
                 d.key.to_string(),
-                ServiceForm {
-                    name: d.name.clone(),
-                    form: loaded.forms.get(&d.key).cloned(),
-                },
+                ServiceForm::of(d, loaded.forms.get(&d.key).cloned()),
             )
         }));
         let assets = rathaus_web::assets::Assets::discover(&root().join("web"));

@@ -71,10 +71,23 @@ pub struct PortalConfig {
     /// Days a message in a citizen's mailbox is kept before the housekeeping deletes it (R1).
     #[serde(default = "default_message_retention_days")]
     pub message_retention_days: u32,
+    /// Days an application's metadata is kept after its last change, once delivered, before
+    /// the housekeeping deletes it with its messages (R1). A service's `[retention]
+    /// record_days` overrides it.
+    #[serde(default = "default_record_retention_days")]
+    pub record_retention_days: u32,
 }
 
 fn default_message_retention_days() -> u32 {
     365
+}
+
+fn default_record_retention_days() -> u32 {
+    730
+}
+
+fn default_case_retention_days() -> u32 {
+    rathaus_authority::DEFAULT_CASE_RETENTION_DAYS
 }
 
 fn default_delivery_lease_secs() -> u64 {
@@ -109,6 +122,10 @@ pub struct AuthorityConfig {
     /// `Secure` back-office cookies with the `__Host-` prefix; off only for a node served over
     /// plain HTTP on this machine (the demo).
     pub secure_cookies: bool,
+    /// Days a decided case is kept after its decision before the housekeeping deletes it
+    /// (R1). A service's `[retention] case_days` overrides it.
+    #[serde(default = "default_case_retention_days")]
+    pub case_retention_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -213,6 +230,7 @@ impl Default for Config {
                 delivery_first_retry_secs: default_delivery_first_retry_secs(),
                 delivery_max_attempts: default_delivery_max_attempts(),
                 message_retention_days: default_message_retention_days(),
+                record_retention_days: default_record_retention_days(),
             },
             authority: AuthorityConfig {
                 node: None,
@@ -224,6 +242,7 @@ impl Default for Config {
                 portal_keys_file: None,
                 body_limit_bytes: 128 * 1024 * 1024,
                 secure_cookies: true,
+                case_retention_days: default_case_retention_days(),
             },
             catalog: CatalogConfig {
                 services_dir: "services".into(),
@@ -334,10 +353,12 @@ impl Config {
              #              upload_limit_bytes, keys_file (signing keys for deliveries),\n\
              #              delivery_lease_secs, delivery_first_retry_secs, delivery_max_attempts,\n\
              #              message_retention_days (mailbox messages are deleted after it),\n\
+             #              record_retention_days (application metadata, after its last change),\n\
              #              clamd_address (host:port of ClamAV for uploads; empty = no scan)\n\
              # [authority]  node (id from the tenant file), listen, database_url, request_timeout_secs,\n\
              #              keys_file, portal_keys_file (pinned portal keys), body_limit_bytes,\n\
-             #              secure_cookies (back office; off only for plain HTTP on this machine)\n\
+             #              secure_cookies (back office; off only for plain HTTP on this machine),\n\
+             #              case_retention_days (decided cases are deleted after it)\n\
              # [catalog]    services_dir, tenant, catalogue (optional LeiKa CSV export), web_dir\n\
              # [mail]       smtp_url (empty: write .eml files into dir), from, dir\n\
              # [log]        filter (e.g. \"info\"), format (\"text\" or \"json\")\n\

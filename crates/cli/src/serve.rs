@@ -115,8 +115,9 @@ pub async fn prepare_portal(config: &Config) -> anyhow::Result<PreparedPortal> {
         Some(eid) => state.with_eid(eid),
         None => state,
     };
-    let state = state.with_mailbox(rathaus_portal::MailboxSettings {
-        retention: chrono::Duration::days(i64::from(config.portal.message_retention_days.max(1))),
+    let state = state.with_retention(rathaus_portal::RetentionSettings {
+        messages: chrono::Duration::days(i64::from(config.portal.message_retention_days.max(1))),
+        records: chrono::Duration::days(i64::from(config.portal.record_retention_days.max(1))),
     });
     // Deliveries to the authority nodes: with the portal's signing keys the worker runs; without
     // them applications wait in the outbox until the keys are configured.
@@ -143,7 +144,7 @@ pub async fn prepare_portal(config: &Config) -> anyhow::Result<PreparedPortal> {
             timeout: Duration::from_secs(30),
         }))
     };
-    spawn_housekeeping(Arc::clone(&store), clock, session_idle);
+    spawn_housekeeping(state.clone(), session_idle);
     let options = LayerOptions {
         request_timeout: Duration::from_secs(config.portal.request_timeout_secs.max(1)),
         body_limit_bytes: config.portal.body_limit_bytes,
@@ -242,7 +243,9 @@ fn eid_client(config: &Config) -> anyhow::Result<Option<rathaus_portal::EidClien
 
 /// Every minute: deletes ended sessions, old sign-in failures, expired drafts and receipts and
 /// old message nonces, and publishes the outbox gauges.
-fn spawn_housekeeping(store: Arc<dyn Store>, clock: Arc<dyn Clock>, idle: chrono::Duration) {
+fn spawn_housekeeping(state: rathaus_portal::PortalState, idle: chrono::Duration) {
+    let store = Arc::clone(&state.store);
+    let clock = Arc::clone(&state.clock);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -274,6 +277,15 @@ fn spawn_housekeeping(store: Arc<dyn Store>, clock: Arc<dyn Clock>, idle: chrono
                 Ok(0) => {}
                 Ok(n) => tracing::info!(applications = n, "detached applications deleted"),
                 Err(error) => tracing::warn!(%error, "could not delete detached applications"),
+            }
+            // R1: application records past their service's period, with their messages.
+            match rathaus_portal::purge_expired_records(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    applications = n,
+                    "application records past their retention deleted"
+                ),
+                Err(error) => tracing::warn!(%error, "could not delete old application records"),
             }
             // R1: mailbox messages past their retention, with their files.
             match store.purge_messages(now).await {
@@ -430,10 +442,7 @@ async fn back_office(
     let services = rathaus_authority::ServiceForms::new(loaded.definitions.iter().map(|(_, d)| {
         (
             d.key.to_string(),
-            rathaus_authority::ServiceForm {
-                name: d.name.clone(),
-                form: loaded.forms.get(&d.key).cloned(),
-            },
+            rathaus_authority::ServiceForm::of(d, loaded.forms.get(&d.key).cloned()),
         )
     }));
     let hasher = Hasher::with_cpus(Policy::production(), Duration::from_millis(500))
@@ -441,6 +450,9 @@ async fn back_office(
         .context("cannot prepare password hashing")?;
     let settings = rathaus_authority::BackOfficeSettings {
         secure_cookies: config.authority.secure_cookies,
+        case_retention: chrono::Duration::days(i64::from(
+            config.authority.case_retention_days.max(1),
+        )),
         ..rathaus_authority::BackOfficeSettings::default()
     };
     if !settings.secure_cookies {

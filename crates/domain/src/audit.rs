@@ -48,10 +48,13 @@ pub enum AuditEvent {
     PasswordChanged,
     /// The citizen deleted their account; the entry keeps only the pseudonymous id and counts.
     AccountDeleted,
+    /// A record was deleted because its retention period had passed (R1): at a node a decided
+    /// case, at the portal an application's metadata; reference and service only.
+    RetentionDeleted,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 23] = [
+    pub const ALL: [AuditEvent; 24] = [
         Self::Register,
         Self::EmailConfirmed,
         Self::SignIn,
@@ -75,6 +78,7 @@ impl AuditEvent {
         Self::DataExported,
         Self::PasswordChanged,
         Self::AccountDeleted,
+        Self::RetentionDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +106,7 @@ impl AuditEvent {
             Self::DataExported => "data_exported",
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
+            Self::RetentionDeleted => "retention_deleted",
         }
     }
 }

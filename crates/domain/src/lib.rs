@@ -30,7 +30,7 @@ pub use life_situation::{Audience, LifeSituation};
 pub use money::{Euros, Fee};
 pub use password::{Blocklist, NewPassword, PasswordAttempt, PasswordError};
 pub use postcode::Postcode;
-pub use service::{AuthorityKindId, ServiceAudience, ServiceDefinition};
+pub use service::{AuthorityKindId, Retention, ServiceAudience, ServiceDefinition};
 pub use source::{Position, SourceError};
 pub use tenant::{Authority, AuthorityId, DistrictId, NodeId, TenantDirectory, TenantId};
 pub use verified::{AttributeSource, VerifiedAddress, VerifiedAttributes};

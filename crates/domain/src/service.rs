@@ -65,6 +65,26 @@ pub struct Recipient {
 /// application.
 pub const MAX_RECIPIENTS: usize = 5;
 
+/// How long the records of this service's applications are kept (R4, `[retention]`), in days.
+/// A period left out falls back to the node's or portal's configured default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Retention {
+    /// At the authority node: a decided case is deleted this long after its decision.
+    /// Undecided cases are never deleted by the schedule.
+    pub case_days: Option<u32>,
+    /// At the portal: an application's metadata (reference, status, times) is deleted this
+    /// long after its last change, once every copy has reached its authority. Its mailbox
+    /// messages go with it at the latest.
+    pub record_days: Option<u32>,
+    /// At the portal: a mailbox message about an application is deleted this long after it
+    /// arrived.
+    pub message_days: Option<u32>,
+}
+
+/// The longest period a definition may set: 100 years (registers of births and the like are
+/// not applications; nothing submitted here needs longer).
+pub const MAX_RETENTION_DAYS: u32 = 36_500;
+
 /// A validated service definition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ServiceDefinition {
@@ -86,6 +106,8 @@ pub struct ServiceDefinition {
     pub responsibility: Option<Responsibility>,
     /// Further authorities receiving every application (`[[recipients]]`); empty for most.
     pub recipients: Vec<Recipient>,
+    /// How long applications' records are kept, at the authority and at the portal.
+    pub retention: Retention,
     #[serde(skip)]
     pub positions: DefinitionPositions,
 }
@@ -158,6 +180,8 @@ struct RawDefinition {
     responsibility: Option<RawResponsibility>,
     #[serde(default)]
     recipients: Vec<Spanned<RawRecipient>>,
+    #[serde(default)]
+    retention: Option<Spanned<RawRetention>>,
     /// The online form; read and checked by the forms engine (`rathaus-forms`), which knows
     /// its format. Here only its presence matters.
     #[serde(default)]
@@ -193,6 +217,17 @@ struct RawLegalBasis {
 #[serde(deny_unknown_fields)]
 struct RawResponsibility {
     authority_kind: Spanned<AuthorityKindId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    #[serde(default)]
+    case_days: Option<u32>,
+    #[serde(default)]
+    record_days: Option<u32>,
+    #[serde(default)]
+    message_days: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -384,8 +419,50 @@ impl RawDefinition {
             });
         }
 
+        let retention = match self.retention {
+            None => Retention::default(),
+            Some(raw) => {
+                let span = raw.span();
+                let raw = raw.into_inner();
+                if !*self.online.get_ref() {
+                    return fail(
+                        span,
+                        "[retention] sets how long online applications are kept: the service needs `online = true`".into(),
+                    );
+                }
+                for (name, days) in [
+                    ("case_days", raw.case_days),
+                    ("record_days", raw.record_days),
+                    ("message_days", raw.message_days),
+                ] {
+                    if days.is_some_and(|d| !(1..=MAX_RETENTION_DAYS).contains(&d)) {
+                        return fail(
+                            span,
+                            format!("`{name}` must be between 1 and {MAX_RETENTION_DAYS} days"),
+                        );
+                    }
+                }
+                if let (Some(messages), Some(record)) = (raw.message_days, raw.record_days)
+                    && messages > record
+                {
+                    return fail(
+                        span,
+                        format!(
+                            "`message_days` ({messages}) is longer than `record_days` ({record}): messages are deleted with their application's record at the latest"
+                        ),
+                    );
+                }
+                Retention {
+                    case_days: raw.case_days,
+                    record_days: raw.record_days,
+                    message_days: raw.message_days,
+                }
+            }
+        };
+
         Ok(ServiceDefinition {
             recipients,
+            retention,
             positions: DefinitionPositions {
                 key: at(self.key.span()),
                 authority_kind: authority_kind_position,
@@ -475,6 +552,52 @@ authority_kind = "finanzamt"
     }
 
     const RECIPIENT: &str = "\n[[recipients]]\nauthority_kind = \"kasse\"\npurpose = { de = \"Die Kasse bucht die Steuer.\", en = \"The cash office books the tax.\" }\n";
+
+    #[test]
+    fn r1_retention_periods_parse_and_default_to_the_configuration() {
+        assert_eq!(parse(EXAMPLE).unwrap().retention, Retention::default());
+        let def = parse(&format!(
+            "{EXAMPLE}\n[retention]\ncase_days = 1825\nrecord_days = 365\nmessage_days = 180\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            def.retention,
+            Retention {
+                case_days: Some(1825),
+                record_days: Some(365),
+                message_days: Some(180),
+            }
+        );
+        let only_cases = parse(&format!("{EXAMPLE}\n[retention]\ncase_days = 90\n")).unwrap();
+        assert_eq!(only_cases.retention.record_days, None);
+    }
+
+    #[test]
+    fn r1_bad_retention_periods_are_errors_with_their_line() {
+        for (table, expected) in [
+            ("case_days = 0", "between 1 and"),
+            ("record_days = 36501", "between 1 and"),
+            (
+                "message_days = 400\nrecord_days = 365",
+                "longer than `record_days`",
+            ),
+            ("case_years = 5", "unknown field"),
+        ] {
+            let err = parse(&format!("{EXAMPLE}\n[retention]\n{table}\n")).unwrap_err();
+            assert!(err.message.contains(expected), "{table}: {err}");
+            // The [retention] header, or the offending key for a parse error.
+            let line = err.position.unwrap().line;
+            assert!((23..=24).contains(&line), "{table}: {err}");
+        }
+        let offline = format!("{EXAMPLE}\n[retention]\ncase_days = 30\n")
+            .replace("online = true", "online = false");
+        assert!(
+            parse(&offline)
+                .unwrap_err()
+                .message
+                .contains("online = true")
+        );
+    }
 
     #[test]
     fn without_recipients_the_responsible_authority_is_the_only_one() {

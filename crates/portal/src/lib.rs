@@ -12,6 +12,7 @@ pub mod mail;
 mod mailbox;
 mod pages;
 mod params;
+pub mod retention;
 mod routes;
 mod search;
 mod state;
@@ -32,7 +33,10 @@ pub use accounts::eid::{EidClient, EidConfigError, EidSettings};
 pub use accounts::{AccountServices, AccountSettings, AuthUser, MaybeAuthUser};
 pub use api::OPENAPI;
 pub use applications::scan;
-pub use mailbox::{DEFAULT_RETENTION_DAYS as DEFAULT_MESSAGE_RETENTION_DAYS, MailboxSettings};
+pub use retention::{
+    DEFAULT_MESSAGE_RETENTION_DAYS, DEFAULT_RECORD_RETENTION_DAYS, RetentionSettings,
+    purge_expired_records,
+};
 pub use routes::Access;
 pub use state::PortalState;
 
@@ -128,7 +132,7 @@ pub fn state(
         delivery_wake: Arc::new(tokio::sync::Notify::new()),
         scanner: None,
         search_slots: Arc::new(tokio::sync::Semaphore::new(search::default_slots())),
-        mailbox: Arc::new(mailbox::MailboxSettings::default()),
+        retention: Arc::new(retention::RetentionSettings::default()),
     }
 }
 

@@ -36,8 +36,8 @@ pub struct PortalState {
     pub scanner: Option<Arc<dyn crate::scan::Scanner>>,
     /// Bounds the full-text searches running at once (see `search.rs`).
     pub search_slots: Arc<tokio::sync::Semaphore>,
-    /// The mailbox's retention period.
-    pub mailbox: Arc<crate::mailbox::MailboxSettings>,
+    /// The default retention periods of messages and application records.
+    pub retention: Arc<crate::retention::RetentionSettings>,
 }
 
 impl PortalState {
@@ -46,8 +46,8 @@ impl PortalState {
         self
     }
 
-    pub fn with_mailbox(mut self, settings: crate::mailbox::MailboxSettings) -> Self {
-        self.mailbox = Arc::new(settings);
+    pub fn with_retention(mut self, settings: crate::retention::RetentionSettings) -> Self {
+        self.retention = Arc::new(settings);
         self
     }
 

@@ -77,10 +77,7 @@ async fn start_node(app: &App, node: &str, authority: &str, portal: &str) -> Nod
     let services = ServiceForms::new(loaded.definitions.iter().map(|(_, d)| {
         (
             d.key.to_string(),
-            ServiceForm {
-                name: d.name.clone(),
-                form: loaded.forms.get(&d.key).cloned(),
-            },
+            ServiceForm::of(d, loaded.forms.get(&d.key).cloned()),
         )
     }));
     let hasher = Arc::new(
@@ -688,7 +685,7 @@ async fn z1_another_citizen_finds_neither_message_nor_file_and_cannot_reply() {
 }
 
 #[tokio::test]
-async fn r1_messages_are_deleted_with_their_files_after_the_retention_period() {
+async fn r1_messages_and_then_the_record_are_deleted_after_their_services_periods() {
     let app = App::new().await;
     let (mut scene, id) = with_question(&app).await;
     let owner = account(&app, "anna@example.org").await;
@@ -699,8 +696,9 @@ async fn r1_messages_are_deleted_with_their_files_after_the_retention_period() {
         .unwrap()
         .parse()
         .unwrap();
-    // A day before the end it is still there, and the purge leaves it.
-    app.advance(chrono::Duration::days(364));
+    // The test service keeps messages 60 days (`[retention] message_days`), not the portal's
+    // 365. A day before the end it is still there, and the purge leaves it.
+    app.advance(chrono::Duration::days(59));
     assert_eq!(app.store.purge_messages(app.clock_now()).await.unwrap(), 0);
     scene.anna.sign_in("anna@example.org", PASSWORD).await;
     assert_eq!(
@@ -733,6 +731,50 @@ async fn r1_messages_are_deleted_with_their_files_after_the_retention_period() {
         scene
             .anna
             .get(&format!("/account/mailbox/{id}"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // The application's record (`record_days = 90` after its last change) stays until then.
+    let reference = scene.reference.clone();
+    assert_eq!(
+        rathaus_portal::purge_expired_records(&app.state)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        app.store.application_account(&reference).await.unwrap(),
+        Some(owner)
+    );
+    app.advance(chrono::Duration::days(31));
+    assert_eq!(
+        rathaus_portal::purge_expired_records(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        app.store.application_account(&reference).await.unwrap(),
+        None
+    );
+    let audit = app.store.audit_entries(1000).await.unwrap();
+    let deleted: Vec<_> = audit
+        .iter()
+        .filter(|e| e.event == rathaus_domain::AuditEvent::RetentionDeleted)
+        .collect();
+    assert_eq!(deleted.len(), 1);
+    assert!(
+        deleted[0].detail.contains(&reference),
+        "{}",
+        deleted[0].detail
+    );
+    scene.anna.sign_in("anna@example.org", PASSWORD).await;
+    assert_eq!(
+        scene
+            .anna
+            .get(&format!("/applications/{reference}"))
             .await
             .status,
         StatusCode::NOT_FOUND

@@ -54,10 +54,7 @@ async fn start_node(app: &App, node: &str, authority: &str, portal: &str) -> Nod
     let services = ServiceForms::new(loaded.definitions.iter().map(|(_, d)| {
         (
             d.key.to_string(),
-            ServiceForm {
-                name: d.name.clone(),
-                form: loaded.forms.get(&d.key).cloned(),
-            },
+            ServiceForm::of(d, loaded.forms.get(&d.key).cloned()),
         )
     }));
     let hasher = Arc::new(
@@ -346,6 +343,7 @@ async fn f3_a_portal_that_cannot_be_reached_gets_the_change_later_in_order() {
                     from: from.parse_status(),
                     to: to.parse_status(),
                     at: start_time(),
+                    retain_until: None,
                 })
                 .await
                 .unwrap()

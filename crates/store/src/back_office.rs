@@ -431,16 +431,19 @@ macro_rules! back_office_queries {
             pool: &$pool,
             delivery_id: uuid::Uuid,
         ) -> Result<Option<DeliveryRoute>, StoreError> {
-            let row: Option<(String, String, String)> = sqlx::query_as(
-                "SELECT reference, authority_id, node_id FROM deliveries WHERE id = $1",
+            let row: Option<(String, String, String, String)> = sqlx::query_as(
+                "SELECT d.reference, d.authority_id, d.node_id, a.service_key \
+                 FROM deliveries d JOIN applications a ON a.reference = d.reference \
+                 WHERE d.id = $1",
             )
             .bind(delivery_id.to_string())
             .fetch_optional(pool)
             .await?;
-            Ok(row.map(|(reference, authority, node)| DeliveryRoute {
+            Ok(row.map(|(reference, authority, node, service_key)| DeliveryRoute {
                 reference,
                 authority,
                 node,
+                service_key,
             }))
         }
 

@@ -495,6 +495,32 @@ macro_rules! delegate_store {
                 own_data::purge_detached_applications(&self.pool).await
             }
 
+            async fn purge_decided_cases(
+                &self,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<crate::retention::RetentionDeleted>, StoreError> {
+                retention::purge_decided_cases(&self.pool, now).await
+            }
+
+            async fn case_retain_until(
+                &self,
+                delivery_id: uuid::Uuid,
+            ) -> Result<Option<DateTime<Utc>>, StoreError> {
+                retention::case_retain_until(&self.pool, delivery_id).await
+            }
+
+            async fn application_service_keys(&self) -> Result<Vec<String>, StoreError> {
+                retention::application_service_keys(&self.pool).await
+            }
+
+            async fn purge_application_records(
+                &self,
+                service_key: &str,
+                changed_before: DateTime<Utc>,
+            ) -> Result<Vec<crate::retention::RetentionDeleted>, StoreError> {
+                retention::purge_application_records(&self.pool, service_key, changed_before).await
+            }
+
             async fn account_tables(&self) -> Result<Vec<String>, StoreError> {
                 own_data::account_columns(&self.pool).await
             }

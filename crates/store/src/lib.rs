@@ -25,6 +25,7 @@ mod messages;
 mod model;
 pub mod own_data;
 mod postgres;
+pub mod retention;
 mod rows;
 mod second_factor;
 mod sqlite;

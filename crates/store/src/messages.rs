@@ -33,14 +33,15 @@ macro_rules! message_queries {
             change: &CaseStatusChange,
         ) -> Result<bool, StoreError> {
             let reference: Option<(String,)> = sqlx::query_as(
-                "UPDATE cases SET status = $1, updated_at = $2 WHERE delivery_id = $3 \
-                 AND authority_id = $4 AND status = $5 RETURNING reference",
+                "UPDATE cases SET status = $1, updated_at = $2, retain_until = $6 \
+                 WHERE delivery_id = $3 AND authority_id = $4 AND status = $5 RETURNING reference",
             )
             .bind(change.to.as_str())
             .bind(change.at)
             .bind(change.case_id.to_string())
             .bind(&change.authority)
             .bind(change.from.as_str())
+            .bind(change.retain_until)
             .fetch_optional(&mut *conn)
             .await?;
             let Some((reference,)) = reference else {

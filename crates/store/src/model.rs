@@ -501,6 +501,9 @@ pub struct CaseStatusChange {
     pub from: CaseStatus,
     pub to: CaseStatus,
     pub at: DateTime<Utc>,
+    /// When the case is to be deleted: set when it is decided (from the service's
+    /// `[retention] case_days`), `None` for every other status (R1).
+    pub retain_until: Option<DateTime<Utc>>,
 }
 
 /// What happened to a case, without content.
@@ -531,6 +534,8 @@ pub struct DeliveryRoute {
     pub reference: String,
     pub authority: String,
     pub node: String,
+    /// The application's service, for its retention periods.
+    pub service_key: String,
 }
 
 /// The result of checking the audit log's hash chain.

@@ -463,6 +463,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Deletes applications of deleted accounts whose deliveries are done; returns how many.
     async fn purge_detached_applications(&self) -> Result<u64, StoreError>;
 
+    // ---- retention (R1): records whose period has passed ----------------------------------
+
+    /// At an authority node: deletes every decided case whose `retain_until` has come, with
+    /// its messages and history.
+    async fn purge_decided_cases(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::retention::RetentionDeleted>, StoreError>;
+
+    /// At an authority node: when a case is due for deletion (decided cases only).
+    async fn case_retain_until(
+        &self,
+        delivery_id: uuid::Uuid,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// At the portal: the services that have application records, for the schedule that
+    /// applies each one's period.
+    async fn application_service_keys(&self) -> Result<Vec<String>, StoreError>;
+
+    /// At the portal: deletes the records of `service_key` last changed before
+    /// `changed_before`, unless a copy is still on its way or a message about it is younger;
+    /// their mailbox messages go with them.
+    async fn purge_application_records(
+        &self,
+        service_key: &str,
+        changed_before: DateTime<Utc>,
+    ) -> Result<Vec<crate::retention::RetentionDeleted>, StoreError>;
+
     /// The tables of the schema that have an `account_id` column, sorted; for the test that
     /// keeps [`crate::own_data::ACCOUNT_TABLES`] complete.
     async fn account_tables(&self) -> Result<Vec<String>, StoreError>;

@@ -71,7 +71,13 @@ on_every_backend!(
     c5_the_audit_log_is_a_hash_chain_that_names_the_broken_entry,
     messages_are_written_with_their_status_change_and_replies_once,
     r1_the_mailbox_is_private_replies_leave_through_the_outbox_and_old_messages_go,
+    r1_decided_cases_go_when_their_period_has_passed,
+    r1_application_records_go_after_their_period_once_delivered,
 );
+
+#[path = "backends/retention.rs"]
+mod retention;
+use retention::*;
 
 #[path = "backends/accounts.rs"]
 mod accounts;

@@ -90,6 +90,8 @@ struct CasePage<'a> {
     submitted: String,
     status: &'static str,
     status_value: &'static str,
+    /// When a decided case is deleted, as a sentence; `None` while it is open.
+    retention: Option<String>,
     sections: Vec<SectionView>,
     files: Vec<FileView>,
     next: Vec<StatusChoice>,
@@ -181,8 +183,22 @@ pub(crate) async fn show(
         Err(e) => return store_failure(page, &e),
     };
     let messages = case_messages::views(case.delivery_id, &messages, page.t, page.chrome.lang);
+    let retain_until = match state.store.case_retain_until(case.delivery_id).await {
+        Ok(until) => until,
+        Err(e) => return store_failure(page, &e),
+    };
     render(
-        state, office, page, user, case, &opened, &history, query, messages, compose,
+        state,
+        office,
+        page,
+        user,
+        case,
+        &opened,
+        &history,
+        query,
+        messages,
+        compose,
+        retain_until,
     )
 }
 
@@ -198,6 +214,7 @@ fn render(
     query: Option<&str>,
     messages: Vec<MessageView>,
     compose: Compose,
+    retain_until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Response {
     let t = page.t;
     let lang = page.chrome.lang;
@@ -257,6 +274,13 @@ fn render(
         submitted,
         status: status_label(t, &case.status),
         status_value: current.map_or("", CaseStatus::as_str),
+        retention: retain_until.map(|until| {
+            let date = match lang {
+                rathaus_domain::Lang::De => until.format("%d.%m.%Y").to_string(),
+                rathaus_domain::Lang::En => until.format("%-d %b %Y").to_string(),
+            };
+            t.retention_until.replace("{date}", &date)
+        }),
         sections: document::sections(
             opened,
             service.and_then(|s| s.form.as_deref()),
@@ -454,13 +478,15 @@ pub(crate) async fn change_status(
     else {
         return see_other(&format!("{href}?error=choice"));
     };
+    let now = office.clock.now();
     let change = CaseStatusChange {
         case_id: case.delivery_id,
         authority: user.clerk.authority.clone(),
         clerk: user.clerk.id,
         from: current,
         to,
-        at: office.clock.now(),
+        at: now,
+        retain_until: office.retain_until(&case.service_key, to, now),
     };
     match state.store.change_case_status(&change).await {
         Ok(true) => {}

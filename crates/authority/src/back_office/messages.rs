@@ -384,6 +384,7 @@ pub(crate) async fn write(
         from: current,
         to,
         at: now,
+        retain_until: office.retain_until(&case.service_key, to, now),
     });
     let message = NewCaseMessage {
         id: uuid::Uuid::new_v4(),

@@ -34,11 +34,11 @@ use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use rathaus_auth::Hasher;
-use rathaus_domain::{AuditEvent, Text, log_safe};
+use rathaus_domain::{AuditEvent, CaseStatus, Text, log_safe};
 use rathaus_forms::FormDefinition;
 use rathaus_store::{AuditRecord, Store, StoreError};
 use rathaus_web::{Chrome, Clock, PageError, PageLang, PageProblem};
@@ -57,7 +57,14 @@ pub struct BackOfficeSettings {
     /// `Secure` cookies with the `__Host-` prefix; off only for a node served over plain HTTP
     /// on this machine (the demo).
     pub secure_cookies: bool,
+    /// A decided case is deleted this long after its decision unless its service sets its own
+    /// `[retention] case_days` (`authority.case_retention_days`).
+    pub case_retention: Duration,
 }
+
+/// Five years: the usual period for files of administrative procedures without a law of
+/// their own.
+pub const DEFAULT_CASE_RETENTION_DAYS: u32 = 1825;
 
 impl Default for BackOfficeSettings {
     fn default() -> Self {
@@ -65,6 +72,7 @@ impl Default for BackOfficeSettings {
             session_idle: Duration::minutes(30),
             session_absolute: Duration::hours(12),
             secure_cookies: true,
+            case_retention: Duration::days(i64::from(DEFAULT_CASE_RETENTION_DAYS)),
         }
     }
 }
@@ -74,6 +82,22 @@ impl Default for BackOfficeSettings {
 pub struct ServiceForm {
     pub name: Text,
     pub form: Option<Arc<FormDefinition>>,
+    /// The service's own period for decided cases (`[retention] case_days`), if it sets one.
+    pub case_days: Option<u32>,
+}
+
+impl ServiceForm {
+    /// The back office's view of a service definition and its parsed form.
+    pub fn of(
+        definition: &rathaus_domain::ServiceDefinition,
+        form: Option<Arc<FormDefinition>>,
+    ) -> Self {
+        Self {
+            name: definition.name.clone(),
+            form,
+            case_days: definition.retention.case_days,
+        }
+    }
 }
 
 /// The services the node knows, by key (from the same service definitions as the portal).
@@ -147,6 +171,24 @@ impl BackOffice {
             services: Arc::new(services),
             clock,
             form_key,
+        })
+    }
+}
+
+impl BackOffice {
+    /// When a case of `service_key` that becomes `to` at `at` is to be deleted: a decided
+    /// case after its service's period (or the node's default), any other never (R1).
+    pub(crate) fn retain_until(
+        &self,
+        service_key: &str,
+        to: CaseStatus,
+        at: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        (to == CaseStatus::Decided).then(|| {
+            match self.services.get(service_key).and_then(|s| s.case_days) {
+                Some(days) => rathaus_store::retention::case_due(at, days),
+                None => at + self.settings.case_retention,
+            }
         })
     }
 }
@@ -314,6 +356,37 @@ pub(crate) async fn audit(state: &NodeState, office: &BackOffice, event: AuditEv
     if let Err(error) = state.store.append_audit(&entry).await {
         tracing::error!(event = event.as_str(), %error, "audit entry could not be written");
     }
+}
+
+/// Deletes the decided cases whose retention period has passed (R1), each with an audit entry
+/// naming only its reference, service and authority; returns how many. Runs in the node's
+/// housekeeping; public for the tests that jump the clock.
+pub async fn purge_expired_cases(state: &NodeState) -> Result<usize, StoreError> {
+    let Some(office) = state.back_office.as_deref() else {
+        return Ok(0);
+    };
+    let deleted = state.store.purge_decided_cases(office.clock.now()).await?;
+    for record in &deleted {
+        audit(
+            state,
+            office,
+            AuditEvent::RetentionDeleted,
+            &format!(
+                "case reference={} service={} authority={}",
+                record.reference,
+                record.service_key,
+                record.authority.as_deref().unwrap_or("")
+            ),
+        )
+        .await;
+    }
+    if !deleted.is_empty() {
+        tracing::info!(
+            cases = deleted.len(),
+            "cases past their retention period deleted"
+        );
+    }
+    Ok(deleted.len())
 }
 
 /// The texts of a case status.

@@ -12,7 +12,8 @@
 //!
 //! Deny by default: every message and file is looked up by (account, id), so another account's
 //! id answers 404 exactly like an unknown one (Z1). Messages are deleted after
-//! [`MailboxSettings::retention`] by the portal's housekeeping (R1).
+//! their service's `[retention] message_days` (or `portal.message_retention_days`) by the
+//! portal's housekeeping (R1; [`crate::retention`]).
 
 pub(crate) mod pages;
 pub(crate) mod receive;
@@ -24,25 +25,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::routes::Routes;
 use crate::state::PortalState;
-
-/// How the mailbox behaves.
-#[derive(Debug, Clone)]
-pub struct MailboxSettings {
-    /// A message is deleted this long after it arrived (R1; `portal.message_retention_days`).
-    pub retention: chrono::Duration,
-}
-
-impl Default for MailboxSettings {
-    fn default() -> Self {
-        Self {
-            retention: chrono::Duration::days(DEFAULT_RETENTION_DAYS),
-        }
-    }
-}
-
-/// Messages are kept for a year unless the operator sets otherwise: long enough to answer a
-/// question and to download a decision, short enough not to become an archive (R4).
-pub const DEFAULT_RETENTION_DAYS: i64 = 365;
 
 /// Files per reply.
 pub(crate) const MAX_FILES: usize = 5;

@@ -160,7 +160,7 @@ pub(crate) async fn list(State(state): State<PortalState>, page: Page, user: Aut
             m,
             intro: m
                 .intro
-                .replace("{days}", &state.mailbox.retention.num_days().to_string()),
+                .replace("{days}", &state.retention.messages.num_days().to_string()),
             unread: m.unread(unread),
             groups,
         },
@@ -636,7 +636,7 @@ pub(crate) async fn reply(
             sealed,
             received_at: now,
             read_at: Some(now),
-            expires_at: now + state.mailbox.retention,
+            expires_at: state.message_expiry(&route.service_key, now),
             delivery_state: None,
         },
         files: sealed_files,

@@ -189,7 +189,7 @@ pub(crate) async fn receive(State(state): State<PortalState>, body: Bytes) -> Re
         sealed,
         received_at: now,
         read_at: None,
-        expires_at: now + state.mailbox.retention,
+        expires_at: state.message_expiry(&route.service_key, now),
         delivery_state: None,
     };
     let stored = match state.store.store_mailbox_message(&record, &files).await {

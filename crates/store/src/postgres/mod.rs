@@ -52,6 +52,10 @@ mod own_data {
     );
 }
 
+mod retention {
+    crate::retention::retention_queries!(sqlx::PgPool);
+}
+
 mod back_office {
     crate::back_office::back_office_queries!(sqlx::PgPool);
 }

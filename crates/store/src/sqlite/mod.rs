@@ -54,6 +54,10 @@ mod own_data {
     );
 }
 
+mod retention {
+    crate::retention::retention_queries!(sqlx::SqlitePool);
+}
+
 mod back_office {
     crate::back_office::back_office_queries!(sqlx::SqlitePool);
 }

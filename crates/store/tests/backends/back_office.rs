@@ -157,6 +157,7 @@ pub(crate) async fn the_inbox_shows_one_authority_filtered_and_newest_first(db: 
         from: CaseStatus::Received,
         to: CaseStatus::InProgress,
         at: t(5),
+        retain_until: None,
     };
     assert!(store.change_case_status(&change).await.unwrap());
     let mut in_progress = query("kz-nord");
@@ -195,6 +196,7 @@ pub(crate) async fn status_changes_write_history_and_outbox_together(db: &TestDa
         from,
         to,
         at: t(minute),
+        retain_until: None,
     };
     // Another authority's case, or a stale `from`: nothing changes.
     assert!(

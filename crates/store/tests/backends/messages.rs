@@ -53,6 +53,7 @@ pub(crate) async fn messages_are_written_with_their_status_change_and_replies_on
             from,
             to,
             at: t(minute),
+            retain_until: None,
         }),
     };
     // Another authority, or a status that moved on meanwhile: nothing is written (Z2).
