@@ -697,7 +697,14 @@ async fn r1_messages_and_then_the_record_are_deleted_after_their_services_period
         .parse()
         .unwrap();
     // The test service keeps messages 60 days (`[retention] message_days`), not the portal's
-    // 365. A day before the end it is still there, and the purge leaves it.
+    // 365, and the mailbox names that day, not the portal's default.
+    let list = scene.anna.get("/account/mailbox").await.body;
+    let arrived = app.clock_now();
+    let day = |d: i64| (arrived + chrono::Duration::days(d)).format("%d.%m.%Y").to_string();
+    assert!(list.contains("Gelöscht am"), "{list}");
+    assert!(list.contains(&format!("<td>{}</td>", day(60))), "{list}");
+    assert!(!list.contains(&format!("<td>{}</td>", day(365))));
+    // A day before the end it is still there, and the purge leaves it.
     app.advance(chrono::Duration::days(59));
     assert_eq!(app.store.purge_messages(app.clock_now()).await.unwrap(), 0);
     scene.anna.sign_in("anna@example.org", PASSWORD).await;

@@ -46,6 +46,13 @@ fn when(at: DateTime<Utc>, lang: Lang) -> String {
     }
 }
 
+fn day(at: DateTime<Utc>, lang: Lang) -> String {
+    match lang {
+        Lang::De => at.format("%d.%m.%Y").to_string(),
+        Lang::En => at.format("%-d %b %Y").to_string(),
+    }
+}
+
 fn not_found(page: &Page) -> Response {
     PageError::new(PageProblem::NotFound, page.chrome.clone()).into_response()
 }
@@ -81,6 +88,8 @@ struct Row {
     subject: String,
     from: String,
     received: String,
+    /// When the housekeeping deletes it: its service's `message_days` after it arrived (R1).
+    deleted: String,
     unread: bool,
     decision: bool,
 }
@@ -97,7 +106,6 @@ struct Group {
 struct ListPage<'a> {
     chrome: &'a Chrome,
     m: &'static MailboxTexts,
-    intro: String,
     unread: String,
     groups: Vec<Group>,
 }
@@ -136,6 +144,7 @@ pub(crate) async fn list(State(state): State<PortalState>, page: Page, user: Aut
                 MessageDirection::FromCitizen => m.you.to_owned(),
             },
             received: when(message.received_at, lang),
+            deleted: day(message.expires_at, lang),
             unread: is_unread,
             decision: message.decision,
         };
@@ -158,9 +167,6 @@ pub(crate) async fn list(State(state): State<PortalState>, page: Page, user: Aut
         &ListPage {
             chrome: &page.chrome,
             m,
-            intro: m
-                .intro
-                .replace("{days}", &state.retention.messages.num_days().to_string()),
             unread: m.unread(unread),
             groups,
         },
