@@ -700,7 +700,11 @@ async fn r1_messages_and_then_the_record_are_deleted_after_their_services_period
     // 365, and the mailbox names that day, not the portal's default.
     let list = scene.anna.get("/account/mailbox").await.body;
     let arrived = app.clock_now();
-    let day = |d: i64| (arrived + chrono::Duration::days(d)).format("%d.%m.%Y").to_string();
+    let day = |d: i64| {
+        (arrived + chrono::Duration::days(d))
+            .format("%d.%m.%Y")
+            .to_string()
+    };
     assert!(list.contains("Gelöscht am"), "{list}");
     assert!(list.contains(&format!("<td>{}</td>", day(60))), "{list}");
     assert!(!list.contains(&format!("<td>{}</td>", day(365))));

@@ -574,6 +574,26 @@ macro_rules! delegate_store {
                 delivery::outbox_stats(&self.pool).await
             }
 
+            async fn outbox_by_node(&self) -> Result<Vec<crate::model::NodeOutbox>, StoreError> {
+                delivery::outbox_by_node(&self.pool).await
+            }
+
+            async fn outbox_entries(
+                &self,
+                listing: crate::model::OutboxListing,
+                limit: u32,
+            ) -> Result<Vec<crate::model::OutboxEntry>, StoreError> {
+                delivery::outbox_entries(&self.pool, listing, limit).await
+            }
+
+            async fn retry_dead_letter(
+                &self,
+                id: uuid::Uuid,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::model::RetriedDelivery>, StoreError> {
+                delivery::retry_dead_letter(&self.pool, id, now).await
+            }
+
             async fn recipients(
                 &self,
                 account: &rathaus_domain::AccountId,

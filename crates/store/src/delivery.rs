@@ -10,8 +10,8 @@ macro_rules! delivery_queries {
 
         use crate::error::StoreError;
         use crate::model::{
-            ApplicationStatus, CaseRecord, DeliveryState, OutboxStats, OverdueDelivery,
-            PendingDelivery, RecipientRecord,
+            ApplicationStatus, CaseRecord, DeliveryState, NodeOutbox, OutboxEntry, OutboxListing,
+            OutboxStats, OverdueDelivery, PendingDelivery, RecipientRecord, RetriedDelivery,
         };
 
         fn parse_uuid(raw: &str) -> Result<uuid::Uuid, StoreError> {
@@ -63,7 +63,7 @@ macro_rules! delivery_queries {
                      ORDER BY next_attempt_at LIMIT $3",
                     $lock,
                     ") RETURNING id, reference, authority_id, node_id, envelope, CAST(attempts AS BIGINT), \
-                     created_at, in_reply_to"
+                     COALESCE(retried_at, created_at), in_reply_to"
                 ))
                 .bind(lease_until)
                 .bind(now)
@@ -229,9 +229,9 @@ macro_rules! delivery_queries {
             let rows: Vec<(String, String, String, i64, DateTime<Utc>, Option<String>)> =
                 sqlx::query_as(
                     "SELECT reference, authority_id, node_id, CAST(attempts AS BIGINT), \
-                     created_at, last_error FROM deliveries \
-                     WHERE state = 'pending' AND created_at < $1 \
-                     ORDER BY created_at, id LIMIT $2",
+                     COALESCE(retried_at, created_at), last_error FROM deliveries \
+                     WHERE state = 'pending' AND COALESCE(retried_at, created_at) < $1 \
+                     ORDER BY COALESCE(retried_at, created_at), id LIMIT $2",
                 )
                 .bind(before)
                 .bind(i64::from(limit))
@@ -263,7 +263,8 @@ macro_rules! delivery_queries {
             let expired: Vec<(String, Option<String>)> = sqlx::query_as(
                 "UPDATE deliveries SET state = 'dead', \
                  last_error = 'not acknowledged within the delivery deadline' \
-                 WHERE state = 'pending' AND created_at < $1 RETURNING reference, in_reply_to",
+                 WHERE state = 'pending' AND COALESCE(retried_at, created_at) < $1 \
+                 RETURNING reference, in_reply_to",
             )
             .bind(before)
             .fetch_all(&mut *tx)
@@ -281,6 +282,129 @@ macro_rules! delivery_queries {
             }
             tx.commit().await?;
             Ok(expired.len() as u64)
+        }
+
+        pub(super) async fn outbox_by_node(pool: &$pool) -> Result<Vec<NodeOutbox>, StoreError> {
+            type Row = (String, i64, i64, i64, i64, i64, Option<DateTime<Utc>>);
+            let rows: Vec<Row> = sqlx::query_as(
+                "SELECT node_id, \
+                 COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN state = 'pending' AND attempts > 0 THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0), \
+                 COALESCE(SUM(CASE WHEN state = 'delivered' THEN 1 ELSE 0 END), 0), \
+                 CAST(COALESCE(SUM(attempts), 0) AS BIGINT), \
+                 MIN(CASE WHEN state = 'pending' THEN created_at END) \
+                 FROM deliveries GROUP BY node_id ORDER BY node_id",
+            )
+            .fetch_all(pool)
+            .await?;
+            let count = |n: i64| u64::try_from(n).unwrap_or_default();
+            Ok(rows
+                .into_iter()
+                .map(
+                    |(node, pending, failing, dead, delivered, attempts, oldest_pending)| NodeOutbox {
+                        node,
+                        pending: count(pending),
+                        failing: count(failing),
+                        dead: count(dead),
+                        delivered: count(delivered),
+                        attempts: count(attempts),
+                        oldest_pending,
+                    },
+                )
+                .collect())
+        }
+
+        pub(super) async fn outbox_entries(
+            pool: &$pool,
+            listing: OutboxListing,
+            limit: u32,
+        ) -> Result<Vec<OutboxEntry>, StoreError> {
+            type Row = (
+                String,
+                String,
+                String,
+                String,
+                i64,
+                DateTime<Utc>,
+                DateTime<Utc>,
+                Option<String>,
+                Option<String>,
+                bool,
+            );
+            let filter = match listing {
+                OutboxListing::Failing => "state = 'pending' AND attempts > 0",
+                OutboxListing::Dead => "state = 'dead'",
+            };
+            let rows: Vec<Row> = sqlx::query_as(&format!(
+                "SELECT id, reference, authority_id, node_id, CAST(attempts AS BIGINT), \
+                 COALESCE(retried_at, created_at), next_attempt_at, last_error, in_reply_to, \
+                 envelope IS NOT NULL FROM deliveries WHERE {filter} \
+                 ORDER BY COALESCE(retried_at, created_at), id LIMIT $1"
+            ))
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            rows.into_iter()
+                .map(
+                    |(id, reference, authority, node, attempts, since, next_attempt_at, last_error, in_reply_to, retryable)| {
+                        Ok(OutboxEntry {
+                            id: parse_uuid(&id)?,
+                            reference,
+                            authority,
+                            node,
+                            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+                            since,
+                            next_attempt_at,
+                            last_error,
+                            reply: in_reply_to.is_some(),
+                            retryable,
+                        })
+                    },
+                )
+                .collect()
+        }
+
+        pub(super) async fn retry_dead_letter(
+            pool: &$pool,
+            id: uuid::Uuid,
+            now: DateTime<Utc>,
+        ) -> Result<Option<RetriedDelivery>, StoreError> {
+            let mut tx = pool.begin().await?;
+            // Attempts count from zero again, and the delivery window starts now: otherwise
+            // the next failure or the next sweep would give up on it at once.
+            let retried: Option<(String, String, Option<String>)> = sqlx::query_as(
+                "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = $1, \
+                 retried_at = $1 WHERE id = $2 AND state = 'dead' AND envelope IS NOT NULL \
+                 RETURNING reference, node_id, in_reply_to",
+            )
+            .bind(now)
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some((reference, node, in_reply_to)) = retried else {
+                return Ok(None);
+            };
+            // The application is on its way again unless another of its copies is still a
+            // dead letter.
+            if in_reply_to.is_none() {
+                sqlx::query(
+                    "UPDATE applications SET status = 'queued', updated_at = $1 \
+                     WHERE reference = $2 AND status = 'undeliverable' AND NOT EXISTS \
+                     (SELECT 1 FROM deliveries WHERE reference = $2 AND state = 'dead' \
+                     AND in_reply_to IS NULL)",
+                )
+                .bind(now)
+                .bind(&reference)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(Some(RetriedDelivery {
+                reference,
+                node,
+                reply: in_reply_to.is_some(),
+            }))
         }
 
         pub(super) async fn accept_nonce(

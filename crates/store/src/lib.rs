@@ -43,9 +43,10 @@ pub use model::{
     AuthorityRecord, Backend, CaseEvent, CaseMessage, CaseQuery, CaseRecord, CaseStatusChange,
     CaseSummary, ClerkRecord, ClerkSessionRecord, DeliveryRoute, DeliveryState, DraftRecord,
     DraftSummary, EmailTokenPurpose, MailboxMessage, MessageDirection, NewApplication,
-    NewCaseMessage, NewDelivery, NewEmailToken, NewReply, NodeEndpoint, NodeIdentity, OutboxStats,
-    OutgoingMessage, OverdueDelivery, PendingDelivery, PurgeReport, RecipientRecord, SessionRecord,
-    StatusMessage, StoreOptions, SubmitOutcome, SyncReport,
+    NewCaseMessage, NewDelivery, NewEmailToken, NewReply, NodeEndpoint, NodeIdentity, NodeOutbox,
+    OutboxEntry, OutboxListing, OutboxStats, OutgoingMessage, OverdueDelivery, PendingDelivery,
+    PurgeReport, RecipientRecord, RetriedDelivery, SessionRecord, StatusMessage, StoreOptions,
+    SubmitOutcome, SyncReport,
 };
 pub use postgres::PostgresStore;
 pub use second_factor::{PendingSignInRecord, TotpFactorRecord};

@@ -339,6 +339,8 @@ pub struct PendingDelivery {
     pub envelope: Vec<u8>,
     /// Attempts made before this one.
     pub attempts: u32,
+    /// Where the delivery window began (R2): the submission, or an operator's last retry of
+    /// the dead letter.
     pub created_at: DateTime<Utc>,
     /// For a citizen's reply: the case (delivery) at the node it answers.
     pub in_reply_to: Option<uuid::Uuid>,
@@ -351,6 +353,55 @@ pub struct OutboxStats {
     pub dead: u64,
     pub delivered: u64,
     pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+/// One authority node's part of the outbox, for the operator's status page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeOutbox {
+    pub node: String,
+    pub pending: u64,
+    /// Pending entries whose last attempt failed.
+    pub failing: u64,
+    pub dead: u64,
+    pub delivered: u64,
+    /// Delivery attempts over all entries still in the table.
+    pub attempts: u64,
+    pub oldest_pending: Option<DateTime<Utc>>,
+}
+
+/// Which entries of the outbox an operator lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxListing {
+    /// Pending entries with at least one failed attempt.
+    Failing,
+    /// Dead letters.
+    Dead,
+}
+
+/// An outbox entry as an operator sees it: metadata only, never the ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub id: uuid::Uuid,
+    pub reference: String,
+    pub authority: String,
+    pub node: String,
+    pub attempts: u32,
+    /// Where the delivery window began: the submission or the last retry.
+    pub since: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// A citizen's reply rather than an application.
+    pub reply: bool,
+    /// The ciphertext is still there, so the entry can be sent again.
+    pub retryable: bool,
+}
+
+/// A dead letter put back into the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetriedDelivery {
+    pub reference: String,
+    pub node: String,
+    pub reply: bool,
 }
 
 /// Where one recipient's delivery stands (several recipients per service, issue 5).

@@ -541,6 +541,25 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     async fn outbox_stats(&self) -> Result<OutboxStats, StoreError>;
 
+    /// The outbox per authority node (the operator's status page).
+    async fn outbox_by_node(&self) -> Result<Vec<crate::model::NodeOutbox>, StoreError>;
+
+    /// Failing or dead entries, oldest delivery window first, at most `limit`.
+    async fn outbox_entries(
+        &self,
+        listing: crate::model::OutboxListing,
+        limit: u32,
+    ) -> Result<Vec<crate::model::OutboxEntry>, StoreError>;
+
+    /// Puts a dead letter back into the outbox, due now, with its attempts and its delivery
+    /// window started again; its application is queued again when no other copy of it is
+    /// dead. `None` when `id` is no dead letter whose ciphertext is still there.
+    async fn retry_dead_letter(
+        &self,
+        id: uuid::Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::model::RetriedDelivery>, StoreError>;
+
     /// Each recipient of one of the account's applications with where its delivery stands,
     /// in the order they were written at submit; empty for another account's reference (Z1).
     async fn recipients(

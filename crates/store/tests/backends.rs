@@ -68,6 +68,7 @@ on_every_backend!(
     nonces_and_cases_are_stored_once,
     each_recipient_has_its_own_entry_and_only_its_owner_sees_it,
     r2_overdue_entries_are_listed_then_expired,
+    a_dead_letter_is_listed_per_node_and_retried_once_with_a_new_window,
     c5_the_audit_log_is_a_hash_chain_that_names_the_broken_entry,
     messages_are_written_with_their_status_change_and_replies_once,
     r1_the_mailbox_is_private_replies_leave_through_the_outbox_and_old_messages_go,

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rathaus_domain::{AccountId, Email};
 use rathaus_store::testing::TestDatabase;
-use rathaus_store::{ApplicationStatus, DeliveryState, NewApplication, NewDelivery, Store};
+use rathaus_store::{
+    ApplicationStatus, DeliveryState, NewApplication, NewDelivery, OutboxListing, Store,
+};
 
 fn t(minutes: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 5, 4, 10, 0, 0).unwrap() + Duration::minutes(minutes)
@@ -214,4 +216,124 @@ pub(crate) async fn r2_overdue_entries_are_listed_then_expired(db: &TestDatabase
     );
     let stats = store.outbox_stats().await.unwrap();
     assert_eq!((stats.pending, stats.delivered, stats.dead), (2, 1, 1));
+}
+
+pub(crate) async fn a_dead_letter_is_listed_per_node_and_retried_once_with_a_new_window(
+    db: &TestDatabase,
+) {
+    let store = db.open().await.unwrap();
+    let anna = account(store.as_ref(), "anna@example.org").await;
+    let submitted = t(0);
+    store
+        .submit_application(&to_two(anna, "MU-2026-AAAA-0001", submitted))
+        .await
+        .unwrap();
+    let claimed = store.claim_deliveries(t(1), t(3), 10).await.unwrap();
+    let (office, card) = (&claimed[0], &claimed[1]);
+    store.delivery_succeeded(office.id, t(2)).await.unwrap();
+    store
+        .delivery_failed(card.id, "the node answered 503", t(20), false, t(2))
+        .await
+        .unwrap();
+
+    let failing = store
+        .outbox_entries(OutboxListing::Failing, 10)
+        .await
+        .unwrap();
+    assert_eq!(failing.len(), 1);
+    assert_eq!(failing[0].id, card.id);
+    assert_eq!(
+        failing[0].last_error.as_deref(),
+        Some("the node answered 503")
+    );
+    assert_eq!((failing[0].attempts, failing[0].since), (1, submitted));
+    let nodes = store.outbox_by_node().await.unwrap();
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(
+        (
+            nodes[0].pending,
+            nodes[0].failing,
+            nodes[0].dead,
+            nodes[0].delivered
+        ),
+        (1, 1, 0, 1)
+    );
+    assert_eq!(
+        (nodes[0].attempts, nodes[0].oldest_pending),
+        (2, Some(submitted))
+    );
+
+    // Fourteen days later the sweep gives up: a dead letter, the application undeliverable.
+    let late = submitted + Duration::days(14);
+    assert_eq!(
+        store
+            .expire_deliveries(late - Duration::days(14) + Duration::seconds(1), late)
+            .await
+            .unwrap(),
+        1
+    );
+    let dead = store.outbox_entries(OutboxListing::Dead, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].retryable && !dead[0].reply);
+    assert!(
+        store
+            .outbox_entries(OutboxListing::Failing, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A delivered entry, or an unknown id, is no dead letter.
+    for id in [office.id, uuid::Uuid::new_v4()] {
+        assert_eq!(store.retry_dead_letter(id, late).await.unwrap(), None);
+    }
+
+    // The operator retries: pending and due now, attempts from zero, the application queued.
+    let retried = store
+        .retry_dead_letter(card.id, late)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retried.reference, "MU-2026-AAAA-0001");
+    assert_eq!(retried.node, "kundenzentren");
+    assert!(!retried.reply);
+    assert_eq!(store.retry_dead_letter(card.id, late).await.unwrap(), None);
+    let application = store
+        .application(&anna, "MU-2026-AAAA-0001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(application.status, ApplicationStatus::Queued);
+    // The window starts again: the next sweep neither alerts nor gives up on it.
+    let sweep = late + Duration::minutes(10);
+    assert!(
+        store
+            .overdue_deliveries(sweep - Duration::days(3), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .expire_deliveries(sweep - Duration::days(14), sweep)
+            .await
+            .unwrap(),
+        0
+    );
+    let again = store
+        .claim_deliveries(late, late + Duration::minutes(2), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        (again[0].id, again[0].attempts, again[0].created_at),
+        (card.id, 0, late)
+    );
+    assert_eq!(again[0].envelope, card.envelope);
+    store.delivery_succeeded(card.id, late).await.unwrap();
+    let application = store
+        .application(&anna, "MU-2026-AAAA-0001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(application.status, ApplicationStatus::Delivered);
 }
