@@ -249,7 +249,12 @@ pub async fn ensure_demo_clerks(
 
 /// The demo password's hash, made once for all demo clerks.
 pub async fn demo_password_hash() -> anyhow::Result<PasswordHash> {
-    let password = NewPassword::parse(DEMO_PASSWORD, Blocklist::shipped(), None)
+    password_hash(DEMO_PASSWORD).await
+}
+
+/// The hash of a demo account's password, checked against the same policy as any other.
+pub async fn password_hash(password: &str) -> anyhow::Result<PasswordHash> {
+    let password = NewPassword::parse(password, Blocklist::shipped(), None)
         .map_err(|e| anyhow!("the demo password is refused: {}", password_problem(e)))?;
     let hasher = Hasher::new(Policy::production(), 1, Duration::from_secs(30))
         .await

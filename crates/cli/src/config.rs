@@ -76,6 +76,10 @@ pub struct PortalConfig {
     /// record_days` overrides it.
     #[serde(default = "default_record_retention_days")]
     pub record_retention_days: u32,
+    /// E-mail addresses of the Servicekonto accounts that may see the operator's status page
+    /// (`/operator`: the delivery outbox, dead letters and their retry). Empty: nobody.
+    #[serde(default)]
+    pub operators: Vec<String>,
 }
 
 fn default_message_retention_days() -> u32 {
@@ -231,6 +235,7 @@ impl Default for Config {
                 delivery_max_attempts: default_delivery_max_attempts(),
                 message_retention_days: default_message_retention_days(),
                 record_retention_days: default_record_retention_days(),
+                operators: Vec::new(),
             },
             authority: AuthorityConfig {
                 node: None,
@@ -284,7 +289,7 @@ impl Config {
                 .filter(|key| key.as_str().contains("__"))
                 .split("__"),
         );
-        figment.extract().map_err(|e| {
+        let config: Self = figment.extract().map_err(|e| {
             e.into_iter()
                 .map(|e| {
                     // Name the file (or the environment) the wrong value came from.
@@ -308,7 +313,22 @@ impl Config {
                 })
                 .collect::<Vec<_>>()
                 .join("\n")
-        })
+        })?;
+        config.check(file)?;
+        Ok(config)
+    }
+
+    /// What the types cannot say: every operator is an e-mail address.
+    fn check(&self, file: Option<&Path>) -> Result<(), String> {
+        let source = file.map_or_else(|| "configuration".to_owned(), |f| f.display().to_string());
+        for address in &self.portal.operators {
+            if let Err(e) = rathaus_domain::Email::parse(address) {
+                return Err(format!(
+                    "{source}: `portal.operators`: {address:?} is not an e-mail address ({e})"
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Finds the shipped defaults (`services/`, `demo/tenant.toml`, `web/`) when rathaus is not
@@ -354,6 +374,7 @@ impl Config {
              #              delivery_lease_secs, delivery_first_retry_secs, delivery_max_attempts,\n\
              #              message_retention_days (mailbox messages are deleted after it),\n\
              #              record_retention_days (application metadata, after its last change),\n\
+             #              operators (e-mail addresses of accounts that see /operator: outbox, dead letters),\n\
              #              clamd_address (host:port of ClamAV for uploads; empty = no scan)\n\
              # [authority]  node (id from the tenant file), listen, database_url, request_timeout_secs,\n\
              #              keys_file, portal_keys_file (pinned portal keys), body_limit_bytes,\n\

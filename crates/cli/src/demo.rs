@@ -18,6 +18,28 @@ use crate::serve::{apply_catalog_args, prepare_portal};
 /// How long a node may take to accept connections after it was started.
 const NODE_START_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// The demo's operator (`portal.operators`): a confirmed Servicekonto account, made on the
+/// first start, that sees `/operator`.
+pub const DEMO_OPERATOR: &str = "betrieb@rathaus.example";
+pub const DEMO_OPERATOR_PASSWORD: &str = "Demo-Betrieb-Status";
+
+async fn ensure_demo_operator(store: &dyn rathaus_store::Store) -> anyhow::Result<()> {
+    let email = rathaus_domain::Email::parse(DEMO_OPERATOR)
+        .map_err(|e| anyhow!("the demo operator's address is refused: {e}"))?;
+    if store.account_by_email(&email).await?.is_some() {
+        return Ok(());
+    }
+    let hash = crate::clerk::password_hash(DEMO_OPERATOR_PASSWORD).await?;
+    let id = rathaus_domain::AccountId::random();
+    let now = SystemClock.now();
+    store
+        .create_account(id, &email, hash.as_str(), now)
+        .await
+        .context("cannot create the demo operator account")?;
+    store.confirm_email(id, now).await?;
+    Ok(())
+}
+
 struct RunningNode {
     id: String,
     addr: SocketAddr,
@@ -96,7 +118,10 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
         redirect_url: Some(client.redirect_uri),
     });
 
+    // The demo's operator account sees the status page of the delivery outbox.
+    config.portal.operators = vec![DEMO_OPERATOR.to_owned()];
     let prepared = prepare_portal(&config).await?;
+    ensure_demo_operator(prepared.store.as_ref()).await?;
     for (node, public) in &node_keys {
         crate::keys::pin(prepared.store.as_ref(), node, public).await?;
     }
@@ -316,6 +341,10 @@ fn print_urls(
         out,
         "  Mail: {} (every mail as an .eml file)",
         data_dir.join("mail").display()
+    );
+    let _ = writeln!(
+        out,
+        "  Operations status: http://{portal}/operator (operator: {DEMO_OPERATOR} / {DEMO_OPERATOR_PASSWORD})"
     );
     let _ = writeln!(out, "  API: http://{portal}/api/v1/openapi.json");
     let _ = writeln!(out, "  Data: {}", data_dir.display());

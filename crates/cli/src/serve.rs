@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use rathaus_auth::{Hasher, Policy};
 use rathaus_catalog::Catalog;
-use rathaus_domain::{NodeId, TenantDirectory};
+use rathaus_domain::{Email, NodeId, TenantDirectory};
 use rathaus_portal::mail::{FileMailer, Mailer, SmtpMailer, parse_sender};
 use rathaus_portal::{AccountServices, AccountSettings};
 use rathaus_store::{Store, StoreOptions};
@@ -119,6 +119,17 @@ pub async fn prepare_portal(config: &Config) -> anyhow::Result<PreparedPortal> {
         messages: chrono::Duration::days(i64::from(config.portal.message_retention_days.max(1))),
         records: chrono::Duration::days(i64::from(config.portal.record_retention_days.max(1))),
     });
+    let operators = config
+        .portal
+        .operators
+        .iter()
+        .map(|address| {
+            Email::parse(address).map_err(|e| {
+                anyhow!("`portal.operators`: {address:?} is not an e-mail address ({e})")
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let state = state.with_operators(rathaus_portal::Operators::new(&operators));
     // Deliveries to the authority nodes: with the portal's signing keys the worker runs; without
     // them applications wait in the outbox until the keys are configured.
     let state = match &config.portal.keys_file {

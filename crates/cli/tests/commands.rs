@@ -130,6 +130,10 @@ fn a_wrong_configuration_is_a_precise_error_not_a_panic() {
         ("[portal]\ncolour = \"blue\"\n", "colour"),
         ("[log]\nformat = \"xml\"\n", "log.format"),
         ("this is not toml", "rathaus.toml"),
+        (
+            "[portal]\noperators = [\"betrieb at stadt\"]\n",
+            "`portal.operators`: \"betrieb at stadt\" is not an e-mail address",
+        ),
     ];
     for (content, needle) in cases {
         let file = dir.path().join("rathaus.toml");

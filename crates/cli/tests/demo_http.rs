@@ -284,6 +284,24 @@ async fn responses_carry_security_headers_health_and_metrics() {
     let (status, _, metrics) = get(&demo.url("/metrics")).await;
     assert_eq!(status, 200);
     assert!(metrics.contains("http_requests_total"), "{metrics}");
+
+    // The demo's operator (printed at start) sees the outbox's status page.
+    let mut operator = common::Browser::new(&demo.portal);
+    assert_eq!(operator.get("/operator").await.status, 303);
+    let signed_in = operator
+        .submit(
+            "/account/sign-in",
+            "/account/sign-in",
+            &[
+                ("email", "betrieb@rathaus.example"),
+                ("password", "Demo-Betrieb-Status"),
+            ],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let page = operator.get("/operator").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Postausgang je Behördenknoten"));
 }
 
 #[tokio::test]

@@ -51,10 +51,12 @@ pub enum AuditEvent {
     /// A record was deleted because its retention period had passed (R1): at a node a decided
     /// case, at the portal an application's metadata; reference and service only.
     RetentionDeleted,
+    /// An operator put a dead letter back into the delivery outbox (reference and node only).
+    DeliveryRetried,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 24] = [
+    pub const ALL: [AuditEvent; 25] = [
         Self::Register,
         Self::EmailConfirmed,
         Self::SignIn,
@@ -79,6 +81,7 @@ impl AuditEvent {
         Self::PasswordChanged,
         Self::AccountDeleted,
         Self::RetentionDeleted,
+        Self::DeliveryRetried,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -107,6 +110,7 @@ impl AuditEvent {
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
             Self::RetentionDeleted => "retention_deleted",
+            Self::DeliveryRetried => "delivery_retried",
         }
     }
 }

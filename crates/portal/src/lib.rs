@@ -10,6 +10,7 @@ pub mod delivery;
 mod form_texts;
 pub mod mail;
 mod mailbox;
+mod operator;
 mod pages;
 mod params;
 pub mod retention;
@@ -33,6 +34,7 @@ pub use accounts::eid::{EidClient, EidConfigError, EidSettings};
 pub use accounts::{AccountServices, AccountSettings, AuthUser, MaybeAuthUser};
 pub use api::OPENAPI;
 pub use applications::scan;
+pub use operator::Operators;
 pub use retention::{
     DEFAULT_MESSAGE_RETENTION_DAYS, DEFAULT_RECORD_RETENTION_DAYS, RetentionSettings,
     purge_expired_records,
@@ -68,6 +70,7 @@ fn routes() -> routes::Routes {
     let routes = accounts::routes(routes);
     let routes = applications::routes(routes);
     let routes = mailbox::routes(routes);
+    let routes = operator::routes(routes);
     api::routes(routes)
         .public("/healthz", get(rathaus_web::health::healthz))
         .public("/readyz", get(readyz))
@@ -133,6 +136,7 @@ pub fn state(
         scanner: None,
         search_slots: Arc::new(tokio::sync::Semaphore::new(search::default_slots())),
         retention: Arc::new(retention::RetentionSettings::default()),
+        operators: Arc::new(operator::Operators::default()),
     }
 }
 

@@ -16,6 +16,9 @@ pub enum Access {
     Public,
     /// Only a signed-in person: pages redirect others to the sign-in page, the API answers 401.
     SignedIn,
+    /// Only an operator (`portal.operators`): others are sent to the sign-in page, or, when
+    /// signed in, get 404.
+    Operator,
 }
 
 /// A router under construction plus the table of its routes.
@@ -46,6 +49,10 @@ impl Routes {
 
     pub fn signed_in(self, path: &'static str, handler: MethodRouter<PortalState>) -> Self {
         self.add(path, Access::SignedIn, handler)
+    }
+
+    pub fn operator(self, path: &'static str, handler: MethodRouter<PortalState>) -> Self {
+        self.add(path, Access::Operator, handler)
     }
 
     fn add(

@@ -38,6 +38,8 @@ pub struct PortalState {
     pub search_slots: Arc<tokio::sync::Semaphore>,
     /// The default retention periods of messages and application records.
     pub retention: Arc<crate::retention::RetentionSettings>,
+    /// Who may see the operator's status page (`portal.operators`).
+    pub operators: Arc<crate::operator::Operators>,
 }
 
 impl PortalState {
@@ -48,6 +50,11 @@ impl PortalState {
 
     pub fn with_retention(mut self, settings: crate::retention::RetentionSettings) -> Self {
         self.retention = Arc::new(settings);
+        self
+    }
+
+    pub fn with_operators(mut self, operators: crate::operator::Operators) -> Self {
+        self.operators = Arc::new(operators);
         self
     }
 

@@ -201,6 +201,8 @@ const EXPECTED: &[(&str, Access)] = &[
     ("/healthz", Access::Public),
     ("/readyz", Access::Public),
     ("/metrics", Access::Public),
+    ("/operator", Access::Operator),
+    ("/operator/dead-letters/{id}/retry", Access::Operator),
 ];
 
 #[tokio::test]
@@ -239,6 +241,8 @@ async fn z1_every_route_has_an_authorization_expectation() {
                     assert_eq!(answer.headers["content-type"], "application/problem+json");
                 }
             }
+            // Signed in but not an operator: tested in `operator.rs`.
+            Access::Operator => assert!(refused, "{path}: {} {}", answer.status, answer.location()),
             Access::Public => assert!(!refused, "{path}: {}", answer.status),
         }
     }

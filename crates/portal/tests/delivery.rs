@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use http::StatusCode;
 use rathaus_authority::{DeliveryKeys, NodeState};
+use rathaus_domain::AuditEvent;
 use rathaus_portal::delivery::{DeliverySettings, http_client, run_round};
 use rathaus_seal::protocol::{DELIVERY_TYP, DeliveryPayload};
-use rathaus_store::Store;
 use rathaus_store::testing::TestDatabase;
-use support::{App, responsible_node, start_time, test_keys};
+use rathaus_store::{ApplicationStatus, OutboxListing, Store};
+use support::{App, OPERATOR, PASSWORD, responsible_node, start_time, test_keys};
 
 const CANARY: &str = "Kanarienvogel-7f3a9c";
 
@@ -237,5 +238,147 @@ async fn c3_forged_tampered_and_replayed_deliveries_are_refused() {
     let retry = rathaus_seal::sign(&payload, DELIVERY_TYP, portal_keys, start_time()).unwrap();
     assert_eq!(send(retry).await, StatusCode::OK);
     assert_eq!(node.store.cases(&authority).await.unwrap().len(), 1);
+    node.server.abort();
+}
+
+/// The operator's status page: only a listed account sees it; it shows the outbox per node,
+/// the failing entries with their error and the dead letters, and a retry sends a dead letter
+/// again with a new delivery window, audited, and only with the session's token.
+#[tokio::test]
+async fn r2_the_operator_sees_the_outbox_and_sends_a_dead_letter_again() {
+    let app = App::new().await;
+    let (node_id, authority) = responsible_node(&app);
+    let id: rathaus_domain::NodeId = node_id.parse().unwrap();
+    let mut citizen = app.browser();
+    citizen.create_account("anna@example.org").await;
+    let mut operator = app.browser();
+    operator.create_account(OPERATOR).await;
+
+    // Not an operator: the page does not exist for her, and neither does the retry.
+    assert_eq!(citizen.get("/operator").await.status, StatusCode::NOT_FOUND);
+    assert!(!citizen.get("/account").await.body.contains("/operator"));
+    let page = operator.get("/operator").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Der Postausgang ist leer."));
+    assert!(
+        operator
+            .get("/account")
+            .await
+            .body
+            .contains("href=\"/operator\"")
+    );
+
+    // An application whose node does not answer: failing, with its error.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    app.store
+        .register_node_endpoint(&id, &dead_url, start_time())
+        .await
+        .unwrap();
+    let reference = citizen.apply_for_test_dog(CANARY).await;
+    let client = http_client().unwrap();
+    let settings = DeliverySettings::default();
+    run_round(&app.state, &client, &settings).await.unwrap();
+    let page = operator.get("/operator").await.body;
+    assert!(page.contains("id=\"outbox-failing\""), "{page}");
+    assert!(page.contains(&reference));
+    assert!(page.contains("sending failed"), "{page}");
+    assert!(!page.contains(CANARY));
+
+    // Fourteen days on the sweep gives up: a dead letter with a retry button.
+    app.advance(chrono::Duration::days(14) + chrono::Duration::minutes(1));
+    rathaus_portal::delivery::sweep(&app.state, &settings)
+        .await
+        .unwrap();
+    operator.sign_in(OPERATOR, PASSWORD).await;
+    citizen.sign_in("anna@example.org", PASSWORD).await;
+    let page = operator.get("/operator").await;
+    assert!(page.body.contains("id=\"outbox-dead\""), "{}", page.body);
+    let entry = app
+        .store
+        .outbox_entries(OutboxListing::Dead, 10)
+        .await
+        .unwrap()
+        .remove(0);
+    let retry = format!("/operator/dead-letters/{}/retry", entry.id);
+    assert!(page.body.contains(&retry));
+    let account = app
+        .store
+        .account_by_email(&rathaus_domain::Email::parse("anna@example.org").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let status = || async {
+        app.store
+            .application(&account.id, &reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    };
+    assert_eq!(status().await, ApplicationStatus::Undeliverable);
+
+    // Refused: without the token, by a citizen, for an unknown id. Nothing changes.
+    let token = page.csrf();
+    assert_eq!(
+        operator.post(&retry, &[("csrf", "wrong")]).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let citizen_token = citizen.get("/account").await.csrf();
+    assert_eq!(
+        citizen
+            .post(&retry, &[("csrf", &citizen_token)])
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let unknown = format!("/operator/dead-letters/{}/retry", uuid::Uuid::new_v4());
+    assert_eq!(
+        operator.post(&unknown, &[("csrf", &token)]).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(status().await, ApplicationStatus::Undeliverable);
+
+    // The operator sends it again: queued, audited, and delivered once the node is back.
+    let answer = operator.post(&retry, &[("csrf", &token)]).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location(), "/operator?retried=1");
+    assert!(
+        operator
+            .get("/operator?retried=1")
+            .await
+            .body
+            .contains("erneut eingeplant")
+    );
+    assert_eq!(status().await, ApplicationStatus::Queued);
+    assert_eq!(
+        operator.post(&retry, &[("csrf", &token)]).await.status,
+        StatusCode::NOT_FOUND,
+        "a dead letter is sent again once"
+    );
+    let audit = app.store.audit_entries(5).await.unwrap();
+    let retried = audit
+        .iter()
+        .find(|e| e.event == AuditEvent::DeliveryRetried)
+        .unwrap();
+    assert!(retried.detail.contains(&reference) && retried.detail.contains(&node_id));
+    let operator_account = app
+        .store
+        .account_by_email(&rathaus_domain::Email::parse(OPERATOR).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retried.account_id, Some(operator_account.id));
+
+    let node = start_node(&app, &node_id).await;
+    app.store
+        .register_node_endpoint(&node.node, &node.url, start_time())
+        .await
+        .unwrap();
+    let round = run_round(&app.state, &client, &settings).await.unwrap();
+    assert_eq!(round.delivered, 1);
+    assert_eq!(node.store.cases(&authority).await.unwrap().len(), 1);
+    assert_eq!(status().await, ApplicationStatus::Delivered);
     node.server.abort();
 }

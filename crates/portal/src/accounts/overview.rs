@@ -38,6 +38,8 @@ struct AccountPage<'a> {
     verified_link: &'static str,
     /// The link to "Meine Daten" (everything held about the citizen).
     data_link: &'static str,
+    /// The link to the operator's status page, for operators only.
+    operator_link: Option<&'static str>,
 }
 
 pub async fn account(State(state): State<PortalState>, page: Page, user: AuthUser) -> Response {
@@ -58,6 +60,10 @@ pub async fn account(State(state): State<PortalState>, page: Page, user: AuthUse
             ),
             verified_link: page.t.form.kept_link,
             data_link: super::own_data::texts(page.chrome.lang).title,
+            operator_link: state
+                .operators
+                .admits(&user)
+                .then(|| crate::operator::link_label(page.chrome.lang)),
         },
         [],
     )

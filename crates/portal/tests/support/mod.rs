@@ -25,6 +25,9 @@ use tower::ServiceExt;
 
 pub const PASSWORD: &str = "Ein langer Satz als Passwort";
 
+/// The one account in `portal.operators` of the test portal.
+pub const OPERATOR: &str = "betrieb@example.org";
+
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 8, 0, 0).unwrap()
 }
@@ -162,6 +165,9 @@ impl App {
             Some(settings) => state.with_eid(rathaus_portal::EidClient::new(settings).unwrap()),
             None => state,
         };
+        let state = state.with_operators(rathaus_portal::Operators::new(&[
+            rathaus_domain::Email::parse(OPERATOR).unwrap(),
+        ]));
         let router = rathaus_portal::router(state.clone(), &assets, &LayerOptions::default());
         Self {
             state,
