@@ -184,11 +184,28 @@ impl Node {
             },
             "attachments": [ file_ref ],
         });
+        let attachments = serde_json::json!({
+            file.to_string(): base64::engine::general_purpose::STANDARD.encode(PDF)
+        });
+        let id = self
+            .store_sealed(authority, reference, minute, &document, attachments)
+            .await;
+        Case { id, file, document }
+    }
+
+    /// Stores `document` as a case delivered `minute` minutes after the start, sealed to the
+    /// node's key with its `attachments` (file id → base64).
+    async fn store_sealed(
+        &self,
+        authority: &str,
+        reference: &str,
+        minute: i64,
+        document: &serde_json::Value,
+        attachments: serde_json::Value,
+    ) -> uuid::Uuid {
         let plain = serde_json::to_vec(&serde_json::json!({
             "document": document,
-            "attachments": {
-                file.to_string(): base64::engine::general_purpose::STANDARD.encode(PDF)
-            },
+            "attachments": attachments,
         }))
         .unwrap();
         let jwe = rathaus_seal::seal(
@@ -206,7 +223,7 @@ impl Node {
                 delivery_id: id,
                 reference: reference.to_owned(),
                 authority: authority.to_owned(),
-                service_key: "local-test-dog".to_owned(),
+                service_key: document["service"]["key"].as_str().unwrap().to_owned(),
                 envelope: jwe.into_bytes(),
                 status: "received".to_owned(),
                 received_at: at,
@@ -214,7 +231,7 @@ impl Node {
             })
             .await
             .unwrap();
-        Case { id, file, document }
+        id
     }
 
     fn browser(&self) -> Browser<'_> {
@@ -480,6 +497,7 @@ async fn z1_every_back_office_page_needs_a_signed_in_clerk() {
         format!("/back-office/cases/{}", case.id),
         format!("/back-office/cases/{}/attachments/{}", case.id, case.file),
         format!("/back-office/cases/{}/export.json", case.id),
+        format!("/back-office/cases/{}/export.xml", case.id),
         format!(
             "/back-office/cases/{}/messages/{}/files/{}",
             case.id,
@@ -567,6 +585,7 @@ async fn z2_another_authoritys_case_answers_404_like_an_unknown_one() {
             format!("/back-office/cases/{id}"),
             format!("/back-office/cases/{id}/attachments/{}", foreign.file),
             format!("/back-office/cases/{id}/export.json"),
+            format!("/back-office/cases/{id}/export.xml"),
         ] {
             let answer = erika.get(&path).await;
             assert_eq!(answer.status, StatusCode::NOT_FOUND, "{path}");
@@ -945,4 +964,83 @@ async fn l1_the_export_is_the_submission_document_and_every_access_is_logged_wit
         assert!(entry.detail.contains("HA-2026-AAAA-0001"));
     }
     assert!(audit.iter().all(|e| !e.detail.contains(CANARY)));
+}
+
+#[tokio::test]
+async fn l1_a_residence_registration_also_exports_as_xml_in_the_spirit_of_xmeld() {
+    let node = Node::start().await;
+    let document = serde_json::json!({
+        "format": "rathaus-submission/1",
+        "service": { "key": "99115005104000", "name": "Wohnsitz anmelden" },
+        "reference": "HA-2026-MELD-0001",
+        "submitted_at": "2026-06-01T08:00:00Z",
+        "language": "de",
+        "answers": {
+            "new_address": { "street": "Kirchenallee", "house_number": "1",
+                             "postcode": "20099", "city": "Hamburg" },
+            "move_in_date": "2026-05-28",
+            "residence_kind": "sole",
+            "landlord_confirmation": "reference",
+            "landlord_reference": "WGB-4711",
+            "persons": [ { "family_name": CANARY, "given_names": "Anna", "sex": "female",
+                           "birth_date": "1990-01-01", "relation": "first_person",
+                           "marital_status": "single" } ],
+        },
+        "attachments": [],
+    });
+    let id = node
+        .store_sealed(
+            MITTE,
+            "HA-2026-MELD-0001",
+            1,
+            &document,
+            serde_json::json!({}),
+        )
+        .await;
+    let dog = node.deliver(MITTE, "HA-2026-AAAA-0001", 2).await;
+    let mut erika = Browser::signed_in(&node, "erika@mitte.example.org").await;
+
+    let page = erika.get(&format!("/back-office/cases/{id}")).await;
+    assert!(
+        page.body()
+            .contains(&format!("/back-office/cases/{id}/export.xml"))
+    );
+    let export = erika
+        .get(&format!("/back-office/cases/{id}/export.xml"))
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert_eq!(
+        export.headers[header::CONTENT_TYPE],
+        "application/xml; charset=utf-8"
+    );
+    assert!(
+        export.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("HA-2026-MELD-0001.xml")
+    );
+    let xml = String::from_utf8(export.bytes.to_vec()).unwrap();
+    assert!(
+        xml.contains("<aktenzeichen>HA-2026-MELD-0001</aktenzeichen>"),
+        "{xml}"
+    );
+    assert!(xml.contains(&format!("<familienname>{CANARY}</familienname>")));
+    assert!(xml.contains("<zuordnungsmerkmal>WGB-4711</zuordnungsmerkmal>"));
+    assert!(xml.contains("<behoerdenkennung>kundenzentrum-hamburg-mitte</behoerdenkennung>"));
+    let exported = node
+        .audit()
+        .await
+        .into_iter()
+        .find(|e| e.event == AuditEvent::CaseExported)
+        .unwrap();
+    assert!(exported.detail.contains("format=xml"));
+    assert!(!exported.detail.contains(CANARY));
+
+    // Another service has no XML layout: neither the link nor the address exists.
+    let page = erika.get(&format!("/back-office/cases/{}", dog.id)).await;
+    assert!(!page.body().contains("export.xml"));
+    let refused = erika
+        .get(&format!("/back-office/cases/{}/export.xml", dog.id))
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
 }

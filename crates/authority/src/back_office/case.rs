@@ -103,6 +103,8 @@ struct CasePage<'a> {
     /// Which kinds of message fit the case's status now.
     may_ask: bool,
     may_decide: bool,
+    /// A residence registration also exports as XML in the spirit of XMeld.
+    xmeld: bool,
 }
 
 /// The message form as the clerk filled it in, with what is wrong with it.
@@ -265,6 +267,7 @@ fn render(
         t,
         clerk: ClerkBar::new(state, page, user),
         case_id: case.delivery_id.to_string(),
+        xmeld: case.service_key == super::xmeld::SERVICE_KEY,
         reference: case.reference.clone(),
         service: service.map_or_else(
             || format!("{} ({})", t.unknown_service, case.service_key),
@@ -405,11 +408,39 @@ pub(crate) async fn attachment(
     )
 }
 
+/// The export formats of a case.
+#[derive(Clone, Copy)]
+enum Export {
+    /// The submission document as it arrived (every service).
+    Json,
+    /// The residence registration in the spirit of XMeld ([`super::xmeld`]).
+    Xmeld,
+}
+
 pub(crate) async fn export(
     State(state): State<NodeState>,
     page: BoPage,
     user: ClerkUser,
     Path(id): Path<String>,
+) -> Response {
+    export_as(state, page, user, id, Export::Json).await
+}
+
+pub(crate) async fn export_xml(
+    State(state): State<NodeState>,
+    page: BoPage,
+    user: ClerkUser,
+    Path(id): Path<String>,
+) -> Response {
+    export_as(state, page, user, id, Export::Xmeld).await
+}
+
+async fn export_as(
+    state: NodeState,
+    page: BoPage,
+    user: ClerkUser,
+    id: String,
+    format: Export,
 ) -> Response {
     let Some(office) = state.back_office.clone() else {
         return unavailable(&page);
@@ -418,19 +449,44 @@ pub(crate) async fn export(
         Ok(case) => case,
         Err(response) => return response,
     };
+    // Only the residence registration has the XML layout; for another case the address does
+    // not exist, before anything is decrypted.
+    if matches!(format, Export::Xmeld) && case.service_key != super::xmeld::SERVICE_KEY {
+        return not_found(&page);
+    }
     let opened = match open(&state, &page, &case).await {
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    let body = match serde_json::to_vec_pretty(&opened.document) {
-        Ok(body) => body,
-        Err(e) => return PageError::internal(page.chrome.clone(), e).into_response(),
+    let (body, media_type, extension) = match format {
+        Export::Json => match serde_json::to_vec_pretty(&opened.document) {
+            Ok(body) => (body, "application/json; charset=utf-8", "json"),
+            Err(e) => return PageError::internal(page.chrome.clone(), e).into_response(),
+        },
+        Export::Xmeld => {
+            let head = super::xmeld::Head {
+                delivery_id: case.delivery_id,
+                authority: &case.authority,
+                received_at: case.received_at,
+                created_at: office.clock.now(),
+            };
+            match super::xmeld::residence_registration(&opened.document, &head) {
+                Ok(body) => (body, "application/xml; charset=utf-8", "xml"),
+                Err(e) => {
+                    return PageError::internal(
+                        page.chrome.clone(),
+                        format!("case {}: {e}", case.delivery_id),
+                    )
+                    .into_response();
+                }
+            }
+        }
     };
     audit(
         &state,
         &office,
         AuditEvent::CaseExported,
-        &detail(&user, &case),
+        &format!("{} format={extension}", detail(&user, &case)),
     )
     .await;
     let name: String = case
@@ -438,11 +494,7 @@ pub(crate) async fn export(
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
         .collect();
-    download(
-        "application/json; charset=utf-8",
-        &format!("{name}.json"),
-        body,
-    )
+    download(media_type, &format!("{name}.{extension}"), body)
 }
 
 pub(crate) async fn change_status(

@@ -24,6 +24,7 @@ mod messages;
 mod session;
 mod sign_in;
 pub(crate) mod texts;
+mod xmeld;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -209,6 +210,7 @@ pub(crate) fn routes() -> Router<NodeState> {
         )
         .route("/back-office/cases/{id}/status", post(case::change_status))
         .route("/back-office/cases/{id}/export.json", get(case::export))
+        .route("/back-office/cases/{id}/export.xml", get(case::export_xml))
         .route("/back-office/cases/{id}/messages", post(messages::write))
         .route(
             "/back-office/cases/{id}/messages/{message}/files/{file}",
