@@ -117,6 +117,62 @@ impl TestDatabase {
         crate::open(&self.url, &Self::options()).await
     }
 
+    /// Whether `needle` is stored anywhere in the database as plain bytes (the C1 canary
+    /// check). SQLite: the database file with its WAL and shared-memory files, read raw, so
+    /// deleted but not yet overwritten pages count too; close the stores first. PostgreSQL:
+    /// every text, JSON and bytea column of every table in the schema.
+    pub async fn contains(&self, needle: &str) -> Result<bool, StoreError> {
+        match &self.owned {
+            Owned::Sqlite(dir) => {
+                let io = |e| StoreError::Internal(sqlx::Error::Io(e));
+                let data = dir.path().join("data");
+                let Ok(entries) = std::fs::read_dir(&data) else {
+                    return Ok(false);
+                };
+                for entry in entries {
+                    let bytes = std::fs::read(entry.map_err(io)?.path()).map_err(io)?;
+                    if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Owned::Postgres { .. } => {
+                let options = PgConnectOptions::from_str(&self.url)
+                    .map_err(|e| StoreError::invalid_url(&self.url, e.to_string()))?;
+                let mut db = PgConnection::connect_with(&options).await?;
+                let columns: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT table_name::text, column_name::text, data_type::text \
+                     FROM information_schema.columns WHERE table_schema = 'public' \
+                     AND data_type IN ('text', 'character varying', 'json', 'jsonb', 'bytea')",
+                )
+                .fetch_all(&mut db)
+                .await?;
+                let mut found = false;
+                for (table, column, kind) in columns {
+                    let test = if kind == "bytea" {
+                        format!("position(convert_to($1, 'UTF8') in \"{column}\") > 0")
+                    } else {
+                        format!("strpos(\"{column}\"::text, $1) > 0")
+                    };
+                    let (hit,): (bool,) = sqlx::query_as(&format!(
+                        "SELECT EXISTS (SELECT 1 FROM \"{table}\" WHERE {test})"
+                    ))
+                    .bind(needle)
+                    .fetch_one(&mut db)
+                    .await?;
+                    if hit {
+                        found = true;
+                        break;
+                    }
+                }
+                db.close().await?;
+                Ok(found)
+            }
+            Owned::Nothing => Ok(false),
+        }
+    }
+
     /// Removes the database now. Stores opened on it should be closed first; PostgreSQL
     /// connections still open are ended.
     pub async fn cleanup(mut self) -> Result<(), StoreError> {
