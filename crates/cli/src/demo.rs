@@ -63,7 +63,8 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let nodes_dir = args.data_dir.join("nodes");
     std::fs::create_dir_all(&nodes_dir)
         .with_context(|| format!("cannot create {}", nodes_dir.display()))?;
-    config.portal.database_url = sqlite_url(&args.data_dir.join("portal.db"));
+    let databases = Databases::new(&args)?;
+    config.portal.database_url = databases.portal().await?;
     config.portal.listen = args.listen;
 
     // Bind first: links in mails must name the real address (port 0 picks one).
@@ -133,7 +134,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     for node in &prepared.tenant.nodes {
         let (addr, following) = next_free_port(portal_addr, next_port)?;
         next_port = following;
-        let database_url = sqlite_url(&nodes_dir.join(format!("{}.db", node.id)));
+        let database_url = databases.node(node.id.as_str(), &nodes_dir).await?;
         crate::clerk::ensure_demo_clerks(&database_url, &prepared.tenant, &node.id, &clerk_hash)
             .await?;
         let child = spawn_node(&config, node.id.as_str(), addr, &database_url, &keys_dir)?;
@@ -193,6 +194,77 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
 
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite:{}", path.display())
+}
+
+/// Where the demo's processes keep their data: a SQLite file each under the data directory,
+/// or, with `--database-url`, a database each on one PostgreSQL server.
+enum Databases {
+    Sqlite(std::path::PathBuf),
+    /// The server's URL and the portal's database name; a node's is `<name>_<node>`.
+    Postgres {
+        url: String,
+        name: String,
+    },
+}
+
+impl Databases {
+    fn new(args: &DemoArgs) -> anyhow::Result<Self> {
+        match &args.database_url {
+            None => Ok(Self::Sqlite(args.data_dir.clone())),
+            Some(url) => match rathaus_store::backend_of(url)? {
+                rathaus_store::Backend::Postgres => {
+                    let name = rathaus_store::postgres_database_name(url)?;
+                    Ok(Self::Postgres {
+                        url: url.clone(),
+                        name: if name.is_empty() {
+                            "rathaus_demo".to_owned()
+                        } else {
+                            name
+                        },
+                    })
+                }
+                rathaus_store::Backend::Sqlite => {
+                    bail!(
+                        "`--database-url` is for PostgreSQL; without it the demo uses SQLite files"
+                    )
+                }
+            },
+        }
+    }
+
+    async fn portal(&self) -> anyhow::Result<String> {
+        match self {
+            Self::Sqlite(dir) => Ok(sqlite_url(&dir.join("portal.db"))),
+            Self::Postgres { url, name } => {
+                Self::created(rathaus_store::with_database(url, name)).await
+            }
+        }
+    }
+
+    async fn node(&self, node: &str, nodes_dir: &Path) -> anyhow::Result<String> {
+        match self {
+            Self::Sqlite(_) => Ok(sqlite_url(&nodes_dir.join(format!("{node}.db")))),
+            Self::Postgres { url, name } => {
+                let node = format!("{name}_{}", node.replace('-', "_"));
+                Self::created(rathaus_store::with_database(url, &node)).await
+            }
+        }
+    }
+
+    async fn created(url: String) -> anyhow::Result<String> {
+        if rathaus_store::create_postgres_database(&url)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot create the database {}",
+                    rathaus_store::redact_url(&url)
+                )
+            })?
+        {
+            tracing::info!(url = %rathaus_store::redact_url(&url), "demo database created");
+        }
+        Ok(url)
+    }
 }
 
 /// The first port from `start` on the portal's interface that is free right now.

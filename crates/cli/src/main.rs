@@ -88,6 +88,11 @@ struct DemoArgs {
     /// Port 0 picks a free port.
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Run on PostgreSQL instead of SQLite: `postgres://USER@HOST/NAME`. The portal uses the
+    /// database NAME and each authority node NAME_<node>, created when missing (the user must
+    /// be allowed to create databases). Keys and mail stay in the data directory.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
     #[command(flatten)]
     catalog: CatalogArgs,
 }

@@ -45,11 +45,17 @@ struct Run {
 impl Run {
     /// Starts the demo on `data`, with `failpoint` armed (if any); its log goes to a file.
     fn start(data: &Path, failpoint: Option<&str>, name: &str) -> Self {
+        Self::start_on(&Databases::Sqlite(data.to_owned()), data, failpoint, name)
+    }
+
+    /// Like [`Run::start`], with the processes' databases in `databases`.
+    fn start_on(databases: &Databases, data: &Path, failpoint: Option<&str>, name: &str) -> Self {
         let log = data.join(format!("{name}.log"));
         let mut command = rathaus();
         command
             .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data)
+            .args(databases.demo_args())
             .envs(FAST_RETRIES)
             .env_remove(rathaus_failpoint::VARIABLE)
             .stdout(Stdio::piped())
@@ -290,14 +296,85 @@ async fn post_submit(
     )
 }
 
+/// Where the demo under test keeps the portal's and the node's data.
+enum Databases {
+    /// `portal.db` and `nodes/<node>.db` in the data directory.
+    Sqlite(PathBuf),
+    /// `--database-url`: the portal's database and `<name>_<node>` on a PostgreSQL server.
+    Postgres { url: String, name: String },
+}
+
+impl Databases {
+    fn demo_args(&self) -> Vec<String> {
+        match self {
+            Self::Sqlite(_) => Vec::new(),
+            Self::Postgres { url, .. } => vec!["--database-url".into(), url.clone()],
+        }
+    }
+
+    fn portal(&self) -> String {
+        match self {
+            Self::Sqlite(data) => format!("sqlite:{}?mode=ro", data.join("portal.db").display()),
+            Self::Postgres { url, .. } => url.clone(),
+        }
+    }
+
+    fn node(&self) -> String {
+        match self {
+            Self::Sqlite(data) => format!(
+                "sqlite:{}?mode=ro",
+                data.join("nodes").join(format!("{NODE}.db")).display()
+            ),
+            Self::Postgres { url, name } => {
+                rathaus_store::with_database(url, &format!("{name}_{NODE}"))
+            }
+        }
+    }
+
+    /// Drops the PostgreSQL databases the demo made.
+    async fn drop_all(&self) {
+        let Self::Postgres { url, name } = self else {
+            return;
+        };
+        let admin = sqlx::PgPool::connect(&rathaus_store::with_database(url, "postgres"))
+            .await
+            .unwrap();
+        let made: Vec<(String,)> =
+            sqlx::query_as("SELECT datname::text FROM pg_database WHERE datname LIKE $1")
+                .bind(format!("{name}%"))
+                .fetch_all(&admin)
+                .await
+                .unwrap();
+        for (database,) in made {
+            sqlx::query(&format!("DROP DATABASE \"{database}\" WITH (FORCE)"))
+                .execute(&admin)
+                .await
+                .unwrap();
+        }
+        admin.close().await;
+    }
+}
+
 async fn count(url: &str, query: &str, reference: &str) -> i64 {
-    let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-    let (n,): (i64,) = sqlx::query_as(query)
-        .bind(reference)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    pool.close().await;
+    let (n,): (i64,) = if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let n = sqlx::query_as(query)
+            .bind(reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let n = sqlx::query_as(query)
+            .bind(reference)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        n
+    };
     n
 }
 
@@ -309,8 +386,12 @@ fn db_url(path: PathBuf) -> String {
 /// holds exactly one case for it and the portal exactly one acknowledged delivery, with the
 /// ciphertext gone.
 async fn assert_delivered_once(data: &Path, reference: &str, what: &str) {
-    let portal = db_url(data.join("portal.db"));
-    let node = db_url(data.join("nodes").join(format!("{NODE}.db")));
+    assert_delivered_once_on(&Databases::Sqlite(data.to_owned()), reference, what).await;
+}
+
+async fn assert_delivered_once_on(databases: &Databases, reference: &str, what: &str) {
+    let portal = databases.portal();
+    let node = databases.node();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let delivered = count(
@@ -350,9 +431,9 @@ async fn assert_delivered_once(data: &Path, reference: &str, what: &str) {
     );
 }
 
-async fn applications(data: &Path) -> i64 {
+async fn applications(databases: &Databases) -> i64 {
     count(
-        &db_url(data.join("portal.db")),
+        &databases.portal(),
         "SELECT COUNT(*) FROM applications WHERE service_key = $1",
         DOG,
     )
@@ -362,18 +443,46 @@ async fn applications(data: &Path) -> i64 {
 #[tokio::test]
 async fn c4_f4_a_crash_at_every_failpoint_delivers_each_acknowledged_submission_exactly_once() {
     let data = tempfile::tempdir().unwrap();
-    common::seed_keys(data.path());
-    let first = Run::start(data.path(), None, "setup");
-    common::remember_keys(data.path());
-    let mut cookies = citizen(&first, data.path(), "anna@example.org")
-        .await
-        .cookies;
+    crash_at_every_failpoint(data.path(), &Databases::Sqlite(data.path().to_owned())).await;
+}
+
+/// The same with the portal and the nodes on PostgreSQL (`DATABASE_URL`), where the outbox is
+/// claimed with `FOR UPDATE SKIP LOCKED` and the transactions are the server's.
+#[tokio::test]
+async fn c4_f4_on_postgresql_a_crash_at_every_failpoint_delivers_each_acknowledged_submission_exactly_once()
+ {
+    let Ok(server) = std::env::var(rathaus_store::testing::DATABASE_URL) else {
+        eprintln!("DATABASE_URL is not set; skipped");
+        return;
+    };
+    if !server.starts_with("postgres") {
+        return;
+    }
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("rathaus_crash_{}_{stamp}", std::process::id());
+    let databases = Databases::Postgres {
+        url: rathaus_store::with_database(&server, &name),
+        name,
+    };
+    let data = tempfile::tempdir().unwrap();
+    crash_at_every_failpoint(data.path(), &databases).await;
+    databases.drop_all().await;
+}
+
+async fn crash_at_every_failpoint(data: &Path, databases: &Databases) {
+    common::seed_keys(data);
+    let first = Run::start_on(databases, data, None, "setup");
+    common::remember_keys(data);
+    let mut cookies = citizen(&first, data, "anna@example.org").await.cookies;
     drop(first);
 
     let started = Instant::now();
     let mut acknowledged = 0;
     for (i, point) in rathaus_failpoint::ALL.iter().enumerate() {
-        let mut armed = Run::start(data.path(), Some(point), &format!("{point}-armed"));
+        let mut armed = Run::start_on(databases, data, Some(point), &format!("{point}-armed"));
         let mut browser = browser_on(&armed.portal, &cookies);
         let fields = fill_in(&mut browser, &format!("Bello {i}")).await;
         let answer = post_submit(&armed.portal, &browser, &fields).await;
@@ -381,7 +490,7 @@ async fn c4_f4_a_crash_at_every_failpoint_delivers_each_acknowledged_submission_
         cookies = browser.cookies.clone();
         drop(armed);
 
-        let after = Run::start(data.path(), None, &format!("{point}-after"));
+        let after = Run::start_on(databases, data, None, &format!("{point}-after"));
         let mut browser = browser_on(&after.portal, &cookies);
         let reference = match answer {
             Some(reference) => reference,
@@ -391,9 +500,9 @@ async fn c4_f4_a_crash_at_every_failpoint_delivers_each_acknowledged_submission_
                 .expect("the restarted portal answers"),
         };
         acknowledged += 1;
-        assert_delivered_once(data.path(), &reference, point).await;
+        assert_delivered_once_on(databases, &reference, point).await;
         assert_eq!(
-            applications(data.path()).await,
+            applications(databases).await,
             acknowledged,
             "{point}: one application per acknowledged submission"
         );

@@ -72,6 +72,65 @@ pub async fn open(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, S
     Ok(store)
 }
 
+/// `url` with its database (the path) replaced by `name`, keeping user, host and parameters.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((main, query)) => (main, Some(query)),
+        None => (url, None),
+    };
+    let authority_start = main.find("://").map_or(0, |i| i + 3);
+    let after_user = main[authority_start..]
+        .rfind('@')
+        .map_or(authority_start, |at| authority_start + at + 1);
+    let path_start = main[after_user..]
+        .find('/')
+        .map_or(main.len(), |i| after_user + i);
+    let mut out = format!("{}/{name}", &main[..path_start]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}
+
+/// The database a PostgreSQL URL names (empty when it names none).
+pub fn postgres_database_name(url: &str) -> Result<String, StoreError> {
+    use std::str::FromStr;
+    let options = sqlx::postgres::PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::invalid_url(url, e.to_string()))?;
+    Ok(options.get_database().unwrap_or_default().to_owned())
+}
+
+/// Creates the PostgreSQL database that `url` names unless it exists, connecting to the same
+/// server's `postgres` database as the same user (who must be allowed to create databases).
+/// `Ok(true)` when it was created. The name must be letters, digits and underscores.
+pub async fn create_postgres_database(url: &str) -> Result<bool, StoreError> {
+    use sqlx::Connection;
+    use std::str::FromStr;
+    let name = postgres_database_name(url)?;
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(StoreError::invalid_url(
+            url,
+            "the database name must be letters, digits and underscores",
+        ));
+    }
+    let maintenance = sqlx::postgres::PgConnectOptions::from_str(&with_database(url, "postgres"))
+        .map_err(|e| StoreError::invalid_url(url, e.to_string()))?;
+    let mut admin = sqlx::PgConnection::connect_with(&maintenance).await?;
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut admin)
+        .await?;
+    if exists.is_none() {
+        // Checked above: the name needs no escaping beyond the quotes.
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await?;
+    }
+    admin.close().await?;
+    Ok(exists.is_none())
+}
+
 /// Which backend a URL names, from its scheme alone.
 pub fn backend_of(url: &str) -> Result<Backend, StoreError> {
     let Some((scheme, _)) = url.split_once(':') else {

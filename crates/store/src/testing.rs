@@ -25,6 +25,7 @@ use sqlx::{Connection, PgConnection};
 use crate::error::StoreError;
 use crate::model::{Backend, StoreOptions};
 use crate::store::Store;
+use crate::with_database;
 
 /// The environment variable that names the PostgreSQL server for tests.
 pub const DATABASE_URL: &str = "DATABASE_URL";
@@ -227,27 +228,6 @@ async fn drop_database(admin_url: &str, name: &str) -> Result<(), StoreError> {
         .await?;
     admin.close().await?;
     Ok(())
-}
-
-/// `url` with its database (the path) replaced by `name`, keeping user, host and parameters.
-fn with_database(url: &str, name: &str) -> String {
-    let (main, query) = match url.split_once('?') {
-        Some((main, query)) => (main, Some(query)),
-        None => (url, None),
-    };
-    let authority_start = main.find("://").map_or(0, |i| i + 3);
-    let after_user = main[authority_start..]
-        .rfind('@')
-        .map_or(authority_start, |at| authority_start + at + 1);
-    let path_start = main[after_user..]
-        .find('/')
-        .map_or(main.len(), |i| after_user + i);
-    let mut out = format!("{}/{name}", &main[..path_start]);
-    if let Some(query) = query {
-        out.push('?');
-        out.push_str(query);
-    }
-    out
 }
 
 #[cfg(test)]
