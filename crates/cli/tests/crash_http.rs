@@ -458,16 +458,25 @@ async fn c4_f4_on_postgresql_a_crash_at_every_failpoint_delivers_each_acknowledg
     if !server.starts_with("postgres") {
         return;
     }
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    // The data directory's random name makes the databases' names unique too.
+    let data = tempfile::tempdir().unwrap();
+    let random: String = data
+        .path()
+        .file_name()
         .unwrap()
-        .as_nanos();
-    let name = format!("rathaus_crash_{}_{stamp}", std::process::id());
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let name = format!(
+        "rathaus_crash_{}_{}",
+        std::process::id(),
+        random.to_ascii_lowercase()
+    );
     let databases = Databases::Postgres {
         url: rathaus_store::with_database(&server, &name),
         name,
     };
-    let data = tempfile::tempdir().unwrap();
     crash_at_every_failpoint(data.path(), &databases).await;
     databases.drop_all().await;
 }
