@@ -66,6 +66,17 @@ async fn start_node(app: &App, node: &str) -> Node {
     }
 }
 
+/// Registers `node` at an address where nothing listens.
+async fn register_closed_endpoint(app: &App, node: &rathaus_domain::NodeId) {
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dead_url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    app.store
+        .register_node_endpoint(node, &dead_url, start_time())
+        .await
+        .unwrap();
+}
+
 /// Anna fills in and submits the fixture form with `canary` as the dog's name.
 async fn submit_application(app: &App, canary: &str) -> String {
     let mut anna = app.browser();
@@ -109,12 +120,7 @@ async fn c1_on(db: TestDatabase) {
     assert_eq!((stats.pending, stats.delivered), (0, 1));
 
     // The citizen sees it delivered.
-    let account = app
-        .store
-        .account_by_email(&rathaus_domain::Email::parse("anna@example.org").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let account = app.account("anna@example.org").await;
     let application = app
         .store
         .application(&account.id, &reference)
@@ -170,14 +176,7 @@ async fn f3_on(db: TestDatabase) {
     let app = App::on(db, Options::default()).await;
     let (node_id, authority) = responsible_node(&app);
     let id: rathaus_domain::NodeId = node_id.parse().unwrap();
-    // Registered, but nothing listens there.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead_url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    app.store
-        .register_node_endpoint(&id, &dead_url, start_time())
-        .await
-        .unwrap();
+    register_closed_endpoint(&app, &id).await;
     submit_application(&app, CANARY).await;
     let client = http_client().unwrap();
     let settings = DeliverySettings::default();
@@ -301,13 +300,7 @@ async fn r2_on(db: TestDatabase) {
     );
 
     // An application whose node does not answer: failing, with its error.
-    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let dead_url = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    app.store
-        .register_node_endpoint(&id, &dead_url, start_time())
-        .await
-        .unwrap();
+    register_closed_endpoint(&app, &id).await;
     let reference = citizen.apply_for_test_dog(CANARY).await;
     let client = http_client().unwrap();
     let settings = DeliverySettings::default();
@@ -335,12 +328,7 @@ async fn r2_on(db: TestDatabase) {
         .remove(0);
     let retry = format!("/operator/dead-letters/{}/retry", entry.id);
     assert!(page.body.contains(&retry));
-    let account = app
-        .store
-        .account_by_email(&rathaus_domain::Email::parse("anna@example.org").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let account = app.account("anna@example.org").await;
     let status = || async {
         app.store
             .application(&account.id, &reference)
@@ -395,12 +383,7 @@ async fn r2_on(db: TestDatabase) {
         .find(|e| e.event == AuditEvent::DeliveryRetried)
         .unwrap();
     assert!(retried.detail.contains(&reference) && retried.detail.contains(&node_id));
-    let operator_account = app
-        .store
-        .account_by_email(&rathaus_domain::Email::parse(OPERATOR).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let operator_account = app.account(OPERATOR).await;
     assert_eq!(retried.account_id, Some(operator_account.id));
 
     let node = start_node(&app, &node_id).await;

@@ -603,12 +603,7 @@ async fn a7_a_password_sign_in_after_eid_gives_substantial_not_high() {
     let mut later = app.browser();
     let signed_in = later.sign_in("anna@example.org", support::PASSWORD).await;
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
-    let account = app
-        .store
-        .account_by_email(&rathaus_domain::Email::parse("anna@example.org").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let account = app.account("anna@example.org").await;
     let now = rathaus_web::Clock::now(&app.clock);
     let sessions = app
         .store

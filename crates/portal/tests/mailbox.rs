@@ -292,12 +292,7 @@ fn csrf(body: &str) -> String {
 }
 
 async fn account(app: &App, email: &str) -> AccountId {
-    app.store
-        .account_by_email(&Email::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    app.account(email).await.id
 }
 
 async fn application_status(app: &App, reference: &str) -> ApplicationStatus {

@@ -87,12 +87,7 @@ async fn register(app: &App, node: &str, running: &Node) {
 }
 
 async fn account(app: &App, email: &str) -> rathaus_domain::AccountId {
-    app.store
-        .account_by_email(&rathaus_domain::Email::parse(email).unwrap())
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    app.account(email).await.id
 }
 
 /// The application page's list of receiving offices, as text.

@@ -179,6 +179,15 @@ impl App {
         }
     }
 
+    /// The account registered with `email`; it must exist.
+    pub async fn account(&self, email: &str) -> rathaus_store::AccountRecord {
+        self.store
+            .account_by_email(&rathaus_domain::Email::parse(email).unwrap())
+            .await
+            .unwrap()
+            .expect("an account with this address")
+    }
+
     pub fn advance(&self, by: chrono::Duration) {
         self.clock.advance(by);
     }
