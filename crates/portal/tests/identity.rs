@@ -9,17 +9,11 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use http::StatusCode;
-use rathaus_authority::{BackOffice, BackOfficeSettings, DeliveryKeys, NodeState, ServiceForms};
-use rathaus_domain::{
-    AssuranceLevel, AuditEvent, Blocklist, ClerkId, ClerkRole, Email, NewPassword,
-};
+use rathaus_domain::{AssuranceLevel, AuditEvent, Email};
 use rathaus_seal::protocol::{IDENTITY_TYP, IdentityAttributes, IdentityPayload};
 use rathaus_store::testing::TestDatabase;
-use rathaus_store::{ClerkRecord, Store};
+use support::node::{Node, start_node};
 use support::{App, Browser, Options, PASSWORD, responsible_node, start_time, test_keys};
 
 const CLERK: &str = "theke@mitte.example.org";
@@ -34,85 +28,6 @@ async fn serve_portal(app: &App) -> String {
         axum::serve(listener, router).await.unwrap();
     });
     url
-}
-
-struct Node {
-    url: String,
-    authority: String,
-    store: Arc<dyn Store>,
-    _db: TestDatabase,
-}
-
-/// An authority node with its back office and one clerk of `authority`, reporting to `portal`.
-async fn start_node(app: &App, node: &str, authority: &str, portal: &str) -> Node {
-    let db = TestDatabase::sqlite().unwrap();
-    let store = db.open().await.unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let assets = rathaus_web::assets::Assets::discover(&root.join("../../web"));
-    let hasher = Arc::new(
-        rathaus_auth::Hasher::new(
-            rathaus_auth::Policy::weak_for_tests(),
-            2,
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap(),
-    );
-    let office = BackOffice::new(
-        store.as_ref(),
-        BackOfficeSettings::default(),
-        Arc::clone(&hasher),
-        ServiceForms::default(),
-        Arc::new(app.clock.clone()),
-    )
-    .await
-    .unwrap();
-    let (node_keys, portal_keys) = test_keys();
-    let state = NodeState::new(
-        &node.parse().unwrap(),
-        Arc::clone(&app.state.tenant),
-        Arc::clone(&store),
-        &assets,
-        Some(portal),
-        start_time(),
-    )
-    .await
-    .unwrap()
-    .with_delivery(DeliveryKeys {
-        own: Arc::new(node_keys.clone()),
-        portal: Arc::new(portal_keys.public()),
-        clock: Arc::new(app.clock.clone()),
-    })
-    .with_back_office(office);
-    let hash = hasher
-        .hash(&NewPassword::parse(PASSWORD, Blocklist::shipped(), None).unwrap())
-        .await
-        .unwrap();
-    store
-        .create_clerk(&ClerkRecord {
-            id: ClerkId::random(),
-            authority: authority.to_owned(),
-            email: Email::parse(CLERK).unwrap(),
-            display_name: "Theo Theke".to_owned(),
-            password_hash: hash.into_string(),
-            role: ClerkRole::Clerk,
-            created_at: start_time(),
-            updated_at: start_time(),
-        })
-        .await
-        .unwrap();
-    let router = rathaus_authority::router(state, &assets, &Default::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    Node {
-        url,
-        authority: authority.to_owned(),
-        store,
-        _db: db,
-    }
 }
 
 /// A clerk's browser over HTTP, cookies kept by hand.
@@ -274,7 +189,7 @@ async fn level_of(app: &App, email: &str) -> AssuranceLevel {
 async fn setup(app: &App) -> (String, Node) {
     let portal = serve_portal(app).await;
     let (node_id, authority) = responsible_node(app);
-    let node = start_node(app, &node_id, &authority, &portal).await;
+    let node = start_node(app, &node_id, &authority, &portal, CLERK).await;
     (portal, node)
 }
 
@@ -643,6 +558,7 @@ async fn z2_a_node_speaks_only_for_its_own_authorities_and_clerks_only_at_their_
         elsewhere.node.as_str(),
         elsewhere.id.as_str(),
         &portal,
+        CLERK,
     )
     .await;
     let mut theo = Clerk::new(&node.url);

@@ -7,18 +7,12 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use http::StatusCode;
-use rathaus_authority::{
-    BackOffice, BackOfficeSettings, DeliveryKeys, NodeState, ServiceForm, ServiceForms,
-};
-use rathaus_domain::{Blocklist, ClerkId, ClerkRole, Email, NewPassword};
+use rathaus_domain::{ClerkId, Email};
 use rathaus_portal::delivery::{DeliverySettings, http_client, run_round};
 use rathaus_seal::protocol::{STATUS_TYP, StatusPayload};
-use rathaus_store::testing::TestDatabase;
-use rathaus_store::{ApplicationStatus, ClerkRecord, Store};
+use rathaus_store::ApplicationStatus;
+use support::node::start_node;
 use support::{App, PASSWORD, responsible_node, start_time, test_keys};
 
 const CLERK: &str = "erika@mitte.example.org";
@@ -32,99 +26,6 @@ async fn serve_portal(app: &App) -> String {
         axum::serve(listener, router).await.unwrap();
     });
     url
-}
-
-struct Node {
-    url: String,
-    state: NodeState,
-    store: Arc<dyn Store>,
-    _db: TestDatabase,
-}
-
-/// An authority node with its back office, serving on a random port, reporting to `portal`.
-async fn start_node(app: &App, node: &str, authority: &str, portal: &str) -> Node {
-    let db = TestDatabase::sqlite().unwrap();
-    let store = db.open().await.unwrap();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let assets = rathaus_web::assets::Assets::discover(&root.join("../../web"));
-    let loaded = rathaus_catalog::load_definitions(
-        &root.join("tests/fixtures/services"),
-        Some(&app.state.tenant),
-    );
-    let services = ServiceForms::new(loaded.definitions.iter().map(|(_, d)| {
-        (
-            d.key.to_string(),
-            ServiceForm::of(d, loaded.forms.get(&d.key).cloned()),
-        )
-    }));
-    let hasher = Arc::new(
-        rathaus_auth::Hasher::new(
-            rathaus_auth::Policy::weak_for_tests(),
-            2,
-            Duration::from_secs(10),
-        )
-        .await
-        .unwrap(),
-    );
-    let office = BackOffice::new(
-        store.as_ref(),
-        BackOfficeSettings::default(),
-        Arc::clone(&hasher),
-        services,
-        Arc::new(app.clock.clone()),
-    )
-    .await
-    .unwrap();
-    let (node_keys, portal_keys) = test_keys();
-    let state = NodeState::new(
-        &node.parse().unwrap(),
-        Arc::clone(&app.state.tenant),
-        Arc::clone(&store),
-        &assets,
-        Some(portal),
-        start_time(),
-    )
-    .await
-    .unwrap()
-    .with_delivery(DeliveryKeys {
-        own: Arc::new(node_keys.clone()),
-        portal: Arc::new(portal_keys.public()),
-        clock: Arc::new(app.clock.clone()),
-    })
-    .with_back_office(office);
-    let hash = hasher
-        .hash(&NewPassword::parse(PASSWORD, Blocklist::shipped(), None).unwrap())
-        .await
-        .unwrap();
-    store
-        .create_clerk(&ClerkRecord {
-            id: ClerkId::random(),
-            authority: authority.to_owned(),
-            email: Email::parse(CLERK).unwrap(),
-            display_name: "Erika Muster".to_owned(),
-            password_hash: hash.into_string(),
-            role: ClerkRole::Clerk,
-            created_at: start_time(),
-            updated_at: start_time(),
-        })
-        .await
-        .unwrap();
-    let router = rathaus_authority::router(state.clone(), &assets, &Default::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    app.store
-        .register_node_endpoint(&node.parse().unwrap(), &url, start_time())
-        .await
-        .unwrap();
-    Node {
-        url,
-        state,
-        store,
-        _db: db,
-    }
 }
 
 /// Anna fills in and submits the fixture form; returns her browser and the reference.
@@ -226,7 +127,7 @@ async fn a_status_change_at_the_node_reaches_the_citizens_application() {
     let app = App::new().await;
     let portal = serve_portal(&app).await;
     let (node_id, authority) = responsible_node(&app);
-    let node = start_node(&app, &node_id, &authority, &portal).await;
+    let node = start_node(&app, &node_id, &authority, &portal, CLERK).await;
     let (mut anna, reference) = submit(&app).await;
     let round = run_round(
         &app.state,
@@ -320,7 +221,7 @@ async fn f3_a_portal_that_cannot_be_reached_gets_the_change_later_in_order() {
     let app = App::new().await;
     let portal = serve_portal(&app).await;
     let (node_id, authority) = responsible_node(&app);
-    let node = start_node(&app, &node_id, &authority, &portal).await;
+    let node = start_node(&app, &node_id, &authority, &portal, CLERK).await;
     let (_anna, reference) = submit(&app).await;
     run_round(
         &app.state,
@@ -394,7 +295,7 @@ async fn c3_forged_tampered_old_replayed_and_misdirected_status_messages_change_
     let app = App::new().await;
     let portal = serve_portal(&app).await;
     let (node_id, authority) = responsible_node(&app);
-    let _node = start_node(&app, &node_id, &authority, &portal).await;
+    let _node = start_node(&app, &node_id, &authority, &portal, CLERK).await;
     let (_anna, reference) = submit(&app).await;
     run_round(
         &app.state,

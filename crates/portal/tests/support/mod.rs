@@ -2,6 +2,8 @@
 //! a mailer that keeps mails in memory; and a small browser that keeps cookies.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod node;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
