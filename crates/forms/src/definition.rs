@@ -103,7 +103,30 @@ pub struct Step {
     pub intro: Option<Text>,
     /// The step is shown only when this holds.
     pub when: Option<Expr>,
+    /// Information shown above the fields, each only when its condition holds.
+    pub notes: Vec<Note>,
     pub fields: Vec<Field>,
+}
+
+/// An information block on a step (`[[form.steps.notes]]`): text for the citizen, never an
+/// input; nothing of it is posted, stored or sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub kind: NoteKind,
+    pub title: Option<Text>,
+    /// Paragraphs separated by an empty line.
+    pub text: Text,
+    /// Shown only when this holds; it may read answers of earlier steps, which are known when
+    /// the page is drawn (the page works without JavaScript).
+    pub when: Option<Expr>,
+}
+
+/// How a note is shown: plain information, or a warning that stands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteKind {
+    Info,
+    Warning,
 }
 
 impl Step {

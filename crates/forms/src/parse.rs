@@ -11,8 +11,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::definition::{
-    Attribute, Check, ChoiceOption, Field, FieldKind, FileType, FormDefinition, Name, Pattern,
-    Requirement, Step,
+    Attribute, Check, ChoiceOption, Field, FieldKind, FileType, FormDefinition, Name, Note,
+    NoteKind, Pattern, Requirement, Step,
 };
 use crate::expr::{Env, Expr, Type, Value};
 
@@ -81,8 +81,29 @@ struct RawStep {
     intro: Option<Text>,
     #[serde(default)]
     when: Option<String>,
+    #[serde(default)]
+    notes: Vec<RawNote>,
     fields: Vec<Spanned<RawField>>,
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNote {
+    #[serde(default = "default_note_kind")]
+    kind: NoteKind,
+    #[serde(default)]
+    title: Option<Text>,
+    text: Text,
+    #[serde(default)]
+    when: Option<String>,
+}
+
+fn default_note_kind() -> NoteKind {
+    NoteKind::Info
+}
+
+/// Notes per step; more is a wall of text nobody reads.
+const MAX_NOTES_PER_STEP: usize = 5;
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -268,6 +289,36 @@ impl Reader<'_> {
                 .as_deref()
                 .map(|src| self.condition(&span, &format!("`when` of step `{id}`"), src, &earlier))
                 .transpose()?;
+            if raw_step.notes.len() > MAX_NOTES_PER_STEP {
+                return Err(self.error(
+                    span,
+                    format!("the step `{id}` has more than {MAX_NOTES_PER_STEP} notes"),
+                ));
+            }
+            let notes = raw_step
+                .notes
+                .into_iter()
+                .map(|note| {
+                    let when = note
+                        .when
+                        .as_deref()
+                        .map(|src| {
+                            self.condition(
+                                &span,
+                                &format!("`when` of a note of step `{id}`"),
+                                src,
+                                &earlier,
+                            )
+                        })
+                        .transpose()?;
+                    Ok(Note {
+                        kind: note.kind,
+                        title: note.title,
+                        text: note.text,
+                        when,
+                    })
+                })
+                .collect::<Result<Vec<_>, SourceError>>()?;
             if raw_step.fields.is_empty() {
                 return Err(self.error(span, format!("the step `{id}` has no fields")));
             }
@@ -306,6 +357,7 @@ impl Reader<'_> {
                 title: raw_step.title,
                 intro: raw_step.intro,
                 when,
+                notes,
                 fields,
             });
         }
@@ -761,5 +813,124 @@ fn prefill_fits(attribute: Attribute, kind: &FieldKind) -> bool {
         Attribute::DateOfBirth => matches!(kind, FieldKind::DateOfBirth | FieldKind::Date { .. }),
         Attribute::Address => matches!(kind, FieldKind::Address),
         Attribute::Email => matches!(kind, FieldKind::Email),
+    }
+}
+
+#[cfg(test)]
+mod note_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::answers::{Answer, AnswerEnv, Answers};
+
+    fn form(notes: &str) -> Result<FormDefinition, SourceError> {
+        let source = format!(
+            r#"
+[form]
+declaration = {{ de = "Ja.", en = "Yes." }}
+
+[[form.steps]]
+id = "first"
+title = {{ de = "Erster", en = "First" }}
+
+[[form.steps.fields]]
+name = "kind"
+type = "choice"
+label = {{ de = "Art", en = "Kind" }}
+options = [
+  {{ value = "a", label = {{ de = "A", en = "A" }} }},
+  {{ value = "b", label = {{ de = "B", en = "B" }} }},
+]
+purpose = {{ de = "Zweck.", en = "Purpose." }}
+legal_basis = "§ 1"
+
+[[form.steps]]
+id = "second"
+title = {{ de = "Zweiter", en = "Second" }}
+{notes}
+[[form.steps.fields]]
+name = "more"
+type = "text"
+label = {{ de = "Mehr", en = "More" }}
+purpose = {{ de = "Zweck.", en = "Purpose." }}
+legal_basis = "§ 1"
+"#
+        );
+        parse_form(Path::new("note.toml"), &source).map(Option::unwrap)
+    }
+
+    fn shown(note: &Note, answers: &Answers) -> bool {
+        let env = AnswerEnv {
+            answers,
+            item: None,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+        };
+        note.when.as_ref().is_none_or(|when| when.holds(&env))
+    }
+
+    #[test]
+    fn a_note_is_information_with_a_kind_and_a_condition_on_earlier_steps() {
+        let form = form(
+            r#"
+[[form.steps.notes]]
+kind = "warning"
+title = { de = "Achtung", en = "Note" }
+text = { de = "Nur für B.", en = "Only for B." }
+when = 'kind == "b"'
+
+[[form.steps.notes]]
+text = { de = "Immer.", en = "Always." }
+"#,
+        )
+        .unwrap();
+        let notes = &form.steps[1].notes;
+        assert_eq!(notes.len(), 2);
+        assert_eq!(notes[0].kind, NoteKind::Warning);
+        assert_eq!(notes[1].kind, NoteKind::Info, "info unless said otherwise");
+        assert!(notes[1].when.is_none() && notes[1].title.is_none());
+        let mut answers = Answers::default();
+        answers.insert("kind", Answer::Text("b".into()));
+        assert!(shown(&notes[0], &answers));
+        answers.insert("kind", Answer::Text("a".into()));
+        assert!(!shown(&notes[0], &answers));
+        // A note is no field: nothing of it can be posted or referenced.
+        assert!(
+            form.steps[1]
+                .fields
+                .iter()
+                .all(|f| f.name.as_str() == "more")
+        );
+    }
+
+    #[test]
+    fn a_wrong_note_is_refused_with_its_file_and_line() {
+        let cases = [
+            // Its own step's answers are not known when the page is drawn.
+            (
+                "[[form.steps.notes]]\ntext = { de = \"x\", en = \"x\" }\nwhen = 'more == \"x\"'\n",
+                "more",
+            ),
+            (
+                "[[form.steps.notes]]\ntext = { de = \"x\", en = \"x\" }\ncolour = \"red\"\n",
+                "colour",
+            ),
+            ("[[form.steps.notes]]\ntext = { de = \"x\" }\n", "en"),
+            (
+                "[[form.steps.notes]]\nkind = \"shout\"\ntext = { de = \"x\", en = \"x\" }\n",
+                "shout",
+            ),
+        ];
+        for (notes, needle) in cases {
+            let error = form(notes).unwrap_err();
+            assert!(error.message.contains(needle), "{notes}: {}", error.message);
+            assert!(error.position.is_some(), "{notes}: no position");
+        }
+        let many = "[[form.steps.notes]]\ntext = { de = \"x\", en = \"x\" }\n".repeat(6);
+        assert!(
+            form(&many)
+                .unwrap_err()
+                .message
+                .contains("more than 5 notes")
+        );
     }
 }

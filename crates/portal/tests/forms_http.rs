@@ -49,6 +49,10 @@ async fn a_citizen_completes_the_form_and_gets_a_reference_and_a_receipt() {
     let page = anna.get(start.location()).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("Schritt 1 von 3"), "{}", page.body);
+    // The step's note: information, no input.
+    assert!(page.body.contains("kern-alert--info form-note"));
+    assert!(page.body.contains("Halten Sie den Personalausweis bereit."));
+    assert!(!page.body.contains("Leinenpflicht"), "a later step's note");
     let csrf = page.csrf();
 
     let owner = post(
@@ -63,6 +67,16 @@ async fn a_citizen_completes_the_form_and_gets_a_reference_and_a_receipt() {
         "{}",
         owner.body
     );
+    // A note whose condition reads the earlier step: the address is in 20099, so it shows,
+    // paragraph by paragraph, with its title.
+    let dogs_page = anna.get("/services/local-test-dog/form/dogs").await.body;
+    assert!(
+        dogs_page.contains("kern-alert--warning form-note"),
+        "{dogs_page}"
+    );
+    assert!(dogs_page.contains("<h2 class=\"kern-title\">Hundeverordnung</h2>"));
+    assert!(dogs_page.contains("<p class=\"kern-body\">In Hamburg-Mitte gilt Leinenpflicht.</p>"));
+    assert!(dogs_page.contains("<p class=\"kern-body\">Bitte beachten Sie die Grünanlagen.</p>"));
 
     // The listed breed asks for the permit: a missing one is a message at the field.
     let mut dogs = vec![

@@ -53,6 +53,7 @@ struct StepPage<'a> {
     /// A status line after an action that stays on the step (saved, prefilled).
     notice: Option<String>,
     computed: Vec<view::ComputedView>,
+    notes: Vec<view::NoteView>,
     prefill: Option<view::PrefillView>,
 }
 
@@ -248,6 +249,7 @@ async fn render_step(
             last: engine::next_visible(form, index, &draft.answers, today).is_none(),
             notice,
             computed: view::computed_views(form, step, &draft.answers, errors, f, lang, today),
+            notes: view::note_views(step, &draft.answers, lang, today),
             prefill,
         },
         [],

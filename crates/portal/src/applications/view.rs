@@ -541,6 +541,47 @@ pub(crate) fn display(field: &Field, answer: &Answer, lang: Lang, t: &FormTexts)
     }
 }
 
+/// An information block of a step, as shown.
+#[derive(Debug)]
+pub(crate) struct NoteView {
+    /// `info` or `warning`, for the KERN alert's modifier class.
+    pub kind: &'static str,
+    pub title: Option<String>,
+    pub paragraphs: Vec<String>,
+}
+
+/// The notes of `step` whose conditions hold for the answers so far.
+pub(crate) fn note_views(
+    step: &Step,
+    answers: &Answers,
+    lang: Lang,
+    today: chrono::NaiveDate,
+) -> Vec<NoteView> {
+    let env = rathaus_forms::AnswerEnv {
+        answers,
+        item: None,
+        today,
+    };
+    step.notes
+        .iter()
+        .filter(|note| note.when.as_ref().is_none_or(|when| when.holds(&env)))
+        .map(|note| NoteView {
+            kind: match note.kind {
+                rathaus_forms::definition::NoteKind::Info => "info",
+                rathaus_forms::definition::NoteKind::Warning => "warning",
+            },
+            title: note.title.as_ref().map(|t| t.get(lang).to_owned()),
+            paragraphs: note
+                .text
+                .get(lang)
+                .split("\n\n")
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect(),
+        })
+        .collect()
+}
+
 /// A computed value on its step: the value, or why there is none yet.
 #[derive(Debug)]
 pub(crate) struct ComputedView {
