@@ -24,6 +24,7 @@ await import('./suites/journeys.js');
 await import('./suites/applications.js');
 await import('./suites/eid.js');
 await import('./suites/counter_mailbox.js');
+await import('./suites/operator.js');
 await import('./suites/keyboard.js');
 await import('./suites/reflow.js');
 await import('./suites/links.js');
