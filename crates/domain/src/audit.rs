@@ -53,10 +53,25 @@ pub enum AuditEvent {
     RetentionDeleted,
     /// An operator put a dead letter back into the delivery outbox (reference and node only).
     DeliveryRetried,
+    /// The citizen asked to change their e-mail address (never an address).
+    EmailChangeRequested,
+    /// The new address was confirmed and is the account's address now (never an address).
+    EmailChanged,
+    /// A business account (organisation) was created; its id only.
+    OrganisationCreated,
+    /// An owner invited someone into an organisation (organisation id and role, never the
+    /// address).
+    MemberInvited,
+    /// An invitation was accepted.
+    MemberJoined,
+    /// A member was removed by an owner, or left.
+    MemberRemoved,
+    /// An owner changed a member's role.
+    MemberRoleChanged,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 25] = [
+    pub const ALL: [AuditEvent; 32] = [
         Self::Register,
         Self::EmailConfirmed,
         Self::SignIn,
@@ -82,6 +97,13 @@ impl AuditEvent {
         Self::AccountDeleted,
         Self::RetentionDeleted,
         Self::DeliveryRetried,
+        Self::EmailChangeRequested,
+        Self::EmailChanged,
+        Self::OrganisationCreated,
+        Self::MemberInvited,
+        Self::MemberJoined,
+        Self::MemberRemoved,
+        Self::MemberRoleChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +133,13 @@ impl AuditEvent {
             Self::AccountDeleted => "account_deleted",
             Self::RetentionDeleted => "retention_deleted",
             Self::DeliveryRetried => "delivery_retried",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailChanged => "email_changed",
+            Self::OrganisationCreated => "organisation_created",
+            Self::MemberInvited => "member_invited",
+            Self::MemberJoined => "member_joined",
+            Self::MemberRemoved => "member_removed",
+            Self::MemberRoleChanged => "member_role_changed",
         }
     }
 }

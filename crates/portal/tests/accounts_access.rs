@@ -175,6 +175,8 @@ const EXPECTED: &[(&str, Access)] = &[
     ("/account/password", Access::SignedIn),
     ("/account/delete", Access::SignedIn),
     ("/account/deleted", Access::Public),
+    ("/account/email", Access::SignedIn),
+    ("/account/email/confirm", Access::Public),
     ("/api/v1/services", Access::Public),
     ("/api/v1/services/{id}", Access::Public),
     ("/api/v1/services/{id}/schema", Access::Public),

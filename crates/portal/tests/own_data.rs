@@ -7,8 +7,10 @@ mod support;
 
 use http::StatusCode;
 use rathaus_domain::{AuditEvent, Email};
+use rathaus_portal::mail::MailKind;
 use rathaus_store::own_data::ACCOUNT_TABLES;
 use rathaus_store::testing::TestDatabase;
+use rathaus_web::Clock;
 use serde_json::Value;
 use support::{App, Browser, Options, PASSWORD};
 
@@ -36,7 +38,39 @@ on_every_backend!(
     s2_deleting_the_account_ends_every_session,
     deletion_needs_the_password_and_keeps_applications_under_way_detached,
     a1_changing_the_password_needs_the_current_one_and_ends_other_sessions,
+    a5_changing_the_address_needs_the_password_and_a_link_to_the_new_address,
+    a5_an_address_in_use_gets_the_same_answer_and_changes_nothing,
 );
+
+/// Asks for `new_address` on `/account/email` with `password`; the answer.
+async fn request_address(
+    browser: &mut Browser<'_>,
+    new_address: &str,
+    password: &str,
+) -> support::Answer {
+    browser
+        .submit(
+            "/account/email",
+            "/account/email",
+            &[("email", new_address), ("current_password", password)],
+        )
+        .await
+}
+
+/// Follows the newest e-mail change link: the confirmation page, then its button.
+async fn confirm_address(app: &App, browser: &mut Browser<'_>) -> (support::Answer, String) {
+    let link = app.link(MailKind::EmailChange).await;
+    let page = browser.get(&link).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let answer = browser
+        .post(
+            "/account/email/confirm",
+            &[("csrf", &page.csrf()), ("token", &token)],
+        )
+        .await;
+    (answer, token)
+}
 
 async fn events(app: &App) -> Vec<(AuditEvent, Option<String>, String)> {
     let mut entries = app.store.audit_entries(1000).await.unwrap();
@@ -201,6 +235,13 @@ mod tests {
                 vec![("current_password", PASSWORD), ("password", NEW_PASSWORD)],
             ),
             ("/account/delete", vec![("password", PASSWORD)]),
+            (
+                "/account/email",
+                vec![
+                    ("email", "anna.neu@example.org"),
+                    ("current_password", PASSWORD),
+                ],
+            ),
         ];
         for (path, fields) in &forged {
             let none = anna.post(path, fields).await;
@@ -215,6 +256,14 @@ mod tests {
         }
         let after = app.store.account(id).await.unwrap().unwrap();
         assert_eq!(before.password_hash, after.password_hash);
+        assert_eq!(before.email, after.email);
+        assert!(
+            app.store
+                .pending_email_change(&id, app.clock.now())
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(anna.get("/account").await.status, StatusCode::OK);
         assert!(!events(app).await.iter().any(|(e, _, _)| matches!(
             e,
@@ -393,6 +442,169 @@ mod tests {
             !logged
                 .iter()
                 .any(|(_, _, d)| d.contains(NEW_PASSWORD) || d.contains(PASSWORD))
+        );
+    }
+
+    pub(super) async fn a5_changing_the_address_needs_the_password_and_a_link_to_the_new_address(
+        app: &App,
+    ) {
+        let mut anna = app.browser();
+        anna.create_account("anna@example.org").await;
+        let id = account_id(app, "anna@example.org").await;
+
+        // The wrong password, the same address, a malformed one: refused, nothing stored.
+        for (address, password) in [
+            ("anna.neu@example.org", "nicht das richtige Passwort"),
+            ("Anna@Example.org", PASSWORD),
+            ("keine adresse", PASSWORD),
+        ] {
+            let refused = request_address(&mut anna, address, password).await;
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{address}");
+            assert!(refused.body.contains("kern-error"), "{}", refused.body);
+        }
+        assert!(
+            app.store
+                .pending_email_change(&id, app.clock.now())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            !app.mails()
+                .await
+                .iter()
+                .any(|m| m.kind == MailKind::EmailChange)
+        );
+
+        let asked = request_address(&mut anna, "anna.neu@example.org", PASSWORD).await;
+        assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.body);
+        assert_eq!(asked.location(), "/account/email?sent=1");
+        let page = anna.get("/account/email?sent=1").await;
+        assert!(page.body.contains("id=\"email-sent\""), "{}", page.body);
+        assert!(
+            page.body.contains("anna.neu@example.org"),
+            "pending address shown"
+        );
+        let mails = app.mails().await;
+        let to_new = mails
+            .iter()
+            .filter(|m| m.kind == MailKind::EmailChange)
+            .collect::<Vec<_>>();
+        assert_eq!(to_new.len(), 1);
+        assert_eq!(to_new[0].to.as_str(), "anna.neu@example.org");
+        let notice = mails
+            .iter()
+            .find(|m| m.kind == MailKind::EmailChangeNotice)
+            .expect("old address told");
+        assert_eq!(notice.to.as_str(), "anna@example.org");
+        assert!(
+            !notice.body.contains("anna.neu"),
+            "the notice does not name the new address"
+        );
+        // The open request is the citizen's data.
+        let data = export(&mut anna).await;
+        let links = data["email_links"].as_array().unwrap();
+        assert!(
+            links
+                .iter()
+                .any(|l| l["purpose"] == "change" && l["new_email"] == "anna.neu@example.org"),
+            "{links:?}"
+        );
+
+        // Until the link is followed, the old address is the one that signs in.
+        assert_eq!(
+            app.browser()
+                .sign_in("anna.neu@example.org", PASSWORD)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        let (changed, token) = confirm_address(app, &mut app.browser()).await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+        assert!(changed.body.contains("anna.neu@example.org"));
+        let account = app.store.account(id).await.unwrap().unwrap();
+        assert_eq!(account.email.as_str(), "anna.neu@example.org");
+        assert!(account.email_confirmed_at.is_some());
+        let mut again = app.browser();
+        assert_eq!(
+            again.sign_in("anna.neu@example.org", PASSWORD).await.status,
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(
+            app.browser()
+                .sign_in("anna@example.org", PASSWORD)
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+        // The link is single-use.
+        let used = again
+            .get(&format!("/account/email/confirm?token={token}"))
+            .await;
+        assert_eq!(used.status, StatusCode::BAD_REQUEST);
+        // The log names the events, never an address.
+        let logged: Vec<_> = events(app)
+            .await
+            .into_iter()
+            .filter(|(e, a, _)| {
+                matches!(
+                    e,
+                    AuditEvent::EmailChangeRequested | AuditEvent::EmailChanged
+                ) && a.as_deref() == Some(id.to_string().as_str())
+            })
+            .collect();
+        assert_eq!(logged.len(), 2, "{logged:?}");
+        assert!(
+            logged.iter().all(|(_, _, detail)| !detail.contains('@')),
+            "{logged:?}"
+        );
+    }
+
+    pub(super) async fn a5_an_address_in_use_gets_the_same_answer_and_changes_nothing(app: &App) {
+        let mut bob = app.browser();
+        bob.create_account("bob@example.org").await;
+        let mut anna = app.browser();
+        anna.create_account("anna@example.org").await;
+        let id = account_id(app, "anna@example.org").await;
+
+        let free = request_address(&mut anna, "anna.neu@example.org", PASSWORD).await;
+        let taken = request_address(&mut anna, "bob@example.org", PASSWORD).await;
+        assert_eq!(free.status, taken.status);
+        assert_eq!(free.location(), taken.location());
+        let page = anna.get("/account/email?sent=1").await;
+        assert!(
+            page.body.contains("bob@example.org"),
+            "shown as waiting like any address"
+        );
+        // Bob is told, and gets no link; the older link (to the free address) stopped working.
+        let mails = app.mails().await;
+        let to_bob: Vec<_> = mails
+            .iter()
+            .filter(|m| m.to.as_str() == "bob@example.org")
+            .map(|m| m.kind)
+            .collect();
+        assert!(to_bob.contains(&MailKind::AddressInUse), "{to_bob:?}");
+        assert!(!to_bob.contains(&MailKind::EmailChange), "{to_bob:?}");
+        let stale = app.link(MailKind::EmailChange).await;
+        assert!(stale.contains("token="), "{stale}");
+        assert_eq!(anna.get(&stale).await.status, StatusCode::BAD_REQUEST);
+
+        // A free address that is registered by someone else before the link is followed.
+        request_address(&mut anna, "carl@example.org", PASSWORD).await;
+        let mut carl = app.browser();
+        carl.create_account("carl@example.org").await;
+        let (refused, _) = confirm_address(app, &mut app.browser()).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+        assert_eq!(
+            app.store.account(id).await.unwrap().unwrap().email.as_str(),
+            "anna@example.org"
+        );
+        assert_eq!(
+            app.browser()
+                .sign_in("anna@example.org", PASSWORD)
+                .await
+                .status,
+            StatusCode::SEE_OTHER
         );
     }
 }

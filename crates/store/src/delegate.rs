@@ -461,6 +461,37 @@ macro_rules! delegate_store {
                 second_factor::finish_pending_sign_in(&self.pool, token_hash, now).await
             }
 
+            async fn request_email_change(
+                &self,
+                change: &crate::email_change::NewEmailChange,
+            ) -> Result<(), StoreError> {
+                email_change::request_email_change(&self.pool, change).await
+            }
+
+            async fn email_change(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::email_change::EmailChangeRecord>, StoreError> {
+                email_change::email_change(&self.pool, token_hash, now).await
+            }
+
+            async fn pending_email_change(
+                &self,
+                account: &AccountId,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::email_change::EmailChangeRecord>, StoreError> {
+                email_change::pending_email_change(&self.pool, account, now).await
+            }
+
+            async fn apply_email_change(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<crate::email_change::EmailChangeOutcome, StoreError> {
+                email_change::apply_email_change(&self.pool, token_hash, now).await
+            }
+
             async fn audit_entries_of(
                 &self,
                 account: &AccountId,

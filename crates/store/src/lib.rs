@@ -19,6 +19,7 @@ mod delivery;
 #[macro_use]
 mod delegate;
 mod directory;
+mod email_change;
 mod error;
 mod identification;
 mod messages;
@@ -36,6 +37,7 @@ mod verified;
 
 use std::sync::Arc;
 
+pub use email_change::{EmailChangeOutcome, EmailChangeRecord, NewEmailChange};
 pub use error::{StoreError, redact_url};
 pub use identification::{IssuedCode, Redemption};
 pub use model::{

@@ -46,6 +46,13 @@ pub const ACCOUNT_TABLES: &[(&str, Coverage)] = &[
             section: "email_links",
         },
     ),
+    // A change of address waiting for its link: shown with the links, with the new address.
+    (
+        "email_changes",
+        Coverage::Deleted {
+            section: "email_links",
+        },
+    ),
     ("audit_log", Coverage::KeptPseudonymous { section: "audit" }),
     ("drafts", Coverage::Deleted { section: "drafts" }),
     (
@@ -114,8 +121,10 @@ pub struct OwnAuditEntry {
 /// A single-use link sent by mail that can still be used (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnEmailLink {
-    /// `confirm` or `reset`, as stored.
+    /// `confirm` or `reset`, as stored, or `change` for a change of address.
     pub purpose: String,
+    /// The address a `change` link confirms.
+    pub new_email: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
@@ -168,10 +177,13 @@ macro_rules! own_data_queries {
             account: &AccountId,
             now: DateTime<Utc>,
         ) -> Result<Vec<OwnEmailLink>, StoreError> {
-            let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-                "SELECT purpose, created_at, expires_at FROM email_tokens \
-                 WHERE account_id = $1 AND used_at IS NULL AND expires_at > $2 \
-                 ORDER BY created_at",
+            let rows: Vec<(String, DateTime<Utc>, DateTime<Utc>, Option<String>)> = sqlx::query_as(
+                "SELECT purpose, created_at, expires_at, CAST(NULL AS TEXT) FROM email_tokens \
+                     WHERE account_id = $1 AND used_at IS NULL AND expires_at > $2 \
+                     UNION ALL \
+                     SELECT 'change', created_at, expires_at, new_email FROM email_changes \
+                     WHERE account_id = $1 AND used_at IS NULL AND expires_at > $2 \
+                     ORDER BY 2",
             )
             .bind($account(account))
             .bind(now)
@@ -179,11 +191,14 @@ macro_rules! own_data_queries {
             .await?;
             Ok(rows
                 .into_iter()
-                .map(|(purpose, created_at, expires_at)| OwnEmailLink {
-                    purpose,
-                    created_at,
-                    expires_at,
-                })
+                .map(
+                    |(purpose, created_at, expires_at, new_email)| OwnEmailLink {
+                        purpose,
+                        new_email,
+                        created_at,
+                        expires_at,
+                    },
+                )
                 .collect())
         }
 

@@ -429,6 +429,37 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    // --- changing the e-mail address (portal) ----------------------------------------------
+
+    /// Stores a request to change the account's address; an older open request of the
+    /// account is dropped, so only the newest link works.
+    async fn request_email_change(
+        &self,
+        change: &crate::email_change::NewEmailChange,
+    ) -> Result<(), StoreError>;
+
+    /// The open request with this token digest, if it is neither used nor expired.
+    async fn email_change(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::email_change::EmailChangeRecord>, StoreError>;
+
+    /// The account's open request, if any (shown on the account's page).
+    async fn pending_email_change(
+        &self,
+        account: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::email_change::EmailChangeRecord>, StoreError>;
+
+    /// Spends the link and, in the same transaction, gives the account the new (now
+    /// confirmed) address, unless another account has it.
+    async fn apply_email_change(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::email_change::EmailChangeOutcome, StoreError>;
+
     // --- own data (portal; GDPR art. 15, 17, 20) -------------------------------------------
 
     /// The newest `limit` audit entries about the account, newest first.

@@ -30,6 +30,13 @@ mod second_factor {
     crate::second_factor::second_factor_queries!(sqlx::PgPool, account);
 }
 
+mod email_change {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::email_change::email_change_queries!(sqlx::PgPool, account);
+}
+
 mod verified {
     fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
         id.as_uuid()

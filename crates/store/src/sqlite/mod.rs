@@ -32,6 +32,13 @@ mod second_factor {
     crate::second_factor::second_factor_queries!(sqlx::SqlitePool, account);
 }
 
+mod email_change {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    crate::email_change::email_change_queries!(sqlx::SqlitePool, account);
+}
+
 mod verified {
     fn account(id: &rathaus_domain::AccountId) -> String {
         id.to_string()

@@ -85,7 +85,7 @@ fn show_delete(
 }
 
 /// Whether `raw` is the account's current password; `Err` is the finished error page.
-async fn current_password_matches(
+pub(super) async fn current_password_matches(
     state: &PortalState,
     page: &Page,
     user: &AuthUser,

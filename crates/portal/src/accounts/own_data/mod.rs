@@ -8,6 +8,7 @@
 //! listed as such rather than left out. [`change`] changes the password and deletes the account.
 
 mod change;
+mod email;
 mod texts;
 
 use askama::Template;
@@ -44,6 +45,14 @@ pub(crate) fn routes(routes: Routes) -> Routes {
             axum::routing::get(change::delete_form).post(change::delete_account),
         )
         .public("/account/deleted", axum::routing::get(change::deleted))
+        .signed_in(
+            "/account/email",
+            axum::routing::get(email::form).post(email::request),
+        )
+        .public(
+            "/account/email/confirm",
+            axum::routing::get(email::confirm_form).post(email::confirm),
+        )
 }
 
 fn when(at: DateTime<Utc>) -> String {
@@ -97,6 +106,7 @@ async fn collect(state: &PortalState, user: &AuthUser) -> Result<Value, StoreErr
         .map(|l| {
             json!({
                 "purpose": l.purpose,
+                "new_email": l.new_email,
                 "created_at": rfc3339(l.created_at),
                 "expires_at": rfc3339(l.expires_at),
             })
@@ -382,11 +392,11 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
         rows: list(data, "email_links")
             .iter()
             .map(|l| {
-                vec![
-                    text(l, "purpose"),
-                    time(l, "created_at"),
-                    time(l, "expires_at"),
-                ]
+                let purpose = match l["new_email"].as_str() {
+                    Some(address) => format!("{} → {address}", text(l, "purpose")),
+                    None => text(l, "purpose"),
+                };
+                vec![purpose, time(l, "created_at"), time(l, "expires_at")]
             })
             .collect(),
     });
