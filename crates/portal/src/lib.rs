@@ -11,6 +11,7 @@ mod form_texts;
 pub mod mail;
 mod mailbox;
 mod operator;
+mod organisations;
 mod pages;
 mod params;
 pub mod retention;
@@ -71,6 +72,7 @@ fn routes() -> routes::Routes {
     let routes = applications::routes(routes);
     let routes = mailbox::routes(routes);
     let routes = operator::routes(routes);
+    let routes = organisations::routes(routes);
     api::routes(routes)
         .public("/healthz", get(rathaus_web::health::healthz))
         .public("/readyz", get(readyz))

@@ -177,6 +177,23 @@ const EXPECTED: &[(&str, Access)] = &[
     ("/account/deleted", Access::Public),
     ("/account/email", Access::SignedIn),
     ("/account/email/confirm", Access::Public),
+    ("/account/organisations", Access::SignedIn),
+    ("/account/organisations/{id}", Access::SignedIn),
+    ("/account/organisations/{id}/invitations", Access::SignedIn),
+    (
+        "/account/organisations/{id}/invitations/{invitation}/withdraw",
+        Access::SignedIn,
+    ),
+    (
+        "/account/organisations/{id}/members/{account}/role",
+        Access::SignedIn,
+    ),
+    (
+        "/account/organisations/{id}/members/{account}/remove",
+        Access::SignedIn,
+    ),
+    ("/account/organisations/{id}/leave", Access::SignedIn),
+    ("/account/invitation", Access::SignedIn),
     ("/api/v1/services", Access::Public),
     ("/api/v1/services/{id}", Access::Public),
     ("/api/v1/services/{id}/schema", Access::Public),

@@ -3,7 +3,7 @@
 //! differs (TEXT on SQLite, UUID on PostgreSQL), which each backend passes in as `$account`.
 
 macro_rules! application_queries {
-    ($pool:ty, $account:path) => {
+    ($pool:ty, $account:path, $organisation:path) => {
         use chrono::{DateTime, Utc};
         use rathaus_domain::AccountId;
 
@@ -165,13 +165,16 @@ macro_rules! application_queries {
             let mut tx = pool.begin().await?;
             let inserted = sqlx::query(
                 "INSERT INTO applications (reference, submission_id, account_id, service_key, \
-                 status, submitted_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, $5)",
+                 status, submitted_at, updated_at, organisation_id, organisation_name) \
+                 VALUES ($1, $2, $3, $4, 'queued', $5, $5, $6, $7)",
             )
             .bind(&application.reference)
             .bind(application.submission_id.to_string())
             .bind($account(&application.account))
             .bind(&application.service_key)
             .bind(application.submitted_at)
+            .bind(application.organisation.as_ref().map(|(id, _)| $organisation(id)))
+            .bind(application.organisation.as_ref().map(|(_, name)| name.as_str().to_owned()))
             .execute(&mut *tx)
             .await;
             match inserted.map_err(StoreError::from) {
@@ -241,7 +244,7 @@ macro_rules! application_queries {
             submission_id: uuid::Uuid,
         ) -> Result<Option<ApplicationRecord>, StoreError> {
             let row: Option<ApplicationRow> = sqlx::query_as(
-                "SELECT reference, service_key, status, submitted_at, updated_at \
+                "SELECT reference, service_key, status, submitted_at, updated_at, organisation_name \
                  FROM applications WHERE account_id = $1 AND submission_id = $2",
             )
             .bind($account(account))
@@ -251,13 +254,21 @@ macro_rules! application_queries {
             row.map(application_record).transpose()
         }
 
-        type ApplicationRow = (String, String, String, DateTime<Utc>, DateTime<Utc>);
+        pub(super) type ApplicationRow = (
+            String,
+            String,
+            String,
+            DateTime<Utc>,
+            DateTime<Utc>,
+            Option<String>,
+        );
 
-        fn application_record(row: ApplicationRow) -> Result<ApplicationRecord, StoreError> {
-            let (reference, service_key, status, submitted_at, updated_at) = row;
+        pub(super) fn application_record(row: ApplicationRow) -> Result<ApplicationRecord, StoreError> {
+            let (reference, service_key, status, submitted_at, updated_at, organisation) = row;
             Ok(ApplicationRecord {
                 reference,
                 service_key,
+                organisation,
                 status: ApplicationStatus::parse(&status).ok_or_else(|| {
                     StoreError::corrupt(std::io::Error::other("unknown application status"))
                 })?,
@@ -271,7 +282,7 @@ macro_rules! application_queries {
             account: &AccountId,
         ) -> Result<Vec<ApplicationRecord>, StoreError> {
             let rows: Vec<ApplicationRow> = sqlx::query_as(
-                "SELECT reference, service_key, status, submitted_at, updated_at \
+                "SELECT reference, service_key, status, submitted_at, updated_at, organisation_name \
                  FROM applications WHERE account_id = $1 ORDER BY submitted_at DESC, reference",
             )
             .bind($account(account))
@@ -286,7 +297,7 @@ macro_rules! application_queries {
             reference: &str,
         ) -> Result<Option<ApplicationRecord>, StoreError> {
             let row: Option<ApplicationRow> = sqlx::query_as(
-                "SELECT reference, service_key, status, submitted_at, updated_at \
+                "SELECT reference, service_key, status, submitted_at, updated_at, organisation_name \
                  FROM applications WHERE account_id = $1 AND reference = $2",
             )
             .bind($account(account))

@@ -492,6 +492,110 @@ macro_rules! delegate_store {
                 email_change::apply_email_change(&self.pool, token_hash, now).await
             }
 
+            async fn create_organisation(
+                &self,
+                id: &OrganisationId,
+                name: &OrganisationName,
+                owner: &AccountId,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                organisations::create_organisation(&self.pool, id, name, owner, now).await
+            }
+
+            async fn organisations_of(
+                &self,
+                account: &AccountId,
+            ) -> Result<Vec<crate::organisations::Membership>, StoreError> {
+                organisations::organisations_of(&self.pool, account).await
+            }
+
+            async fn membership_of(
+                &self,
+                organisation: &OrganisationId,
+                account: &AccountId,
+            ) -> Result<Option<crate::organisations::Membership>, StoreError> {
+                organisations::membership_of(&self.pool, organisation, account).await
+            }
+
+            async fn organisation_members(
+                &self,
+                organisation: &OrganisationId,
+            ) -> Result<Vec<crate::organisations::MemberRecord>, StoreError> {
+                organisations::organisation_members(&self.pool, organisation).await
+            }
+
+            async fn invite_member(
+                &self,
+                invitation: &crate::organisations::NewInvitation,
+            ) -> Result<bool, StoreError> {
+                organisations::invite_member(&self.pool, invitation).await
+            }
+
+            async fn open_invitations(
+                &self,
+                organisation: &OrganisationId,
+                now: DateTime<Utc>,
+            ) -> Result<Vec<crate::organisations::InvitationRecord>, StoreError> {
+                organisations::open_invitations(&self.pool, organisation, now).await
+            }
+
+            async fn invitation(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::organisations::InvitationRecord>, StoreError> {
+                organisations::invitation(&self.pool, token_hash, now).await
+            }
+
+            async fn revoke_invitation(
+                &self,
+                organisation: &OrganisationId,
+                id: uuid::Uuid,
+            ) -> Result<bool, StoreError> {
+                organisations::revoke_invitation(&self.pool, organisation, id).await
+            }
+
+            async fn accept_invitation(
+                &self,
+                token_hash: &str,
+                account: &AccountId,
+                email: &Email,
+                now: DateTime<Utc>,
+            ) -> Result<crate::organisations::Acceptance, StoreError> {
+                organisations::accept_invitation(&self.pool, token_hash, account, email, now).await
+            }
+
+            async fn remove_member(
+                &self,
+                organisation: &OrganisationId,
+                account: &AccountId,
+            ) -> Result<crate::organisations::MemberChange, StoreError> {
+                organisations::remove_member(&self.pool, organisation, account).await
+            }
+
+            async fn set_member_role(
+                &self,
+                organisation: &OrganisationId,
+                account: &AccountId,
+                role: OrganisationRole,
+            ) -> Result<crate::organisations::MemberChange, StoreError> {
+                organisations::set_member_role(&self.pool, organisation, account, role).await
+            }
+
+            async fn sole_owned_organisations(
+                &self,
+                account: &AccountId,
+            ) -> Result<Vec<crate::organisations::OrganisationRecord>, StoreError> {
+                organisations::sole_owned_organisations(&self.pool, account).await
+            }
+
+            async fn organisation_applications(
+                &self,
+                organisation: &OrganisationId,
+            ) -> Result<Vec<crate::organisations::OrganisationApplication>, StoreError> {
+                organisations::organisation_applications(&self.pool, organisation).await
+            }
+
             async fn audit_entries_of(
                 &self,
                 account: &AccountId,

@@ -24,6 +24,7 @@ mod error;
 mod identification;
 mod messages;
 mod model;
+pub mod organisations;
 pub mod own_data;
 mod postgres;
 pub mod retention;

@@ -294,6 +294,12 @@ pub struct NewApplication {
     pub service_key: String,
     pub submitted_at: DateTime<Utc>,
     pub deliveries: Vec<NewDelivery>,
+    /// The organisation the application is made for (a business account the applicant is a
+    /// member of), with its name as it is now.
+    pub organisation: Option<(
+        rathaus_domain::OrganisationId,
+        rathaus_domain::OrganisationName,
+    )>,
     /// The receipt PDF sealed at rest, and when it is deleted.
     pub receipt: Option<(Vec<u8>, DateTime<Utc>)>,
 }
@@ -313,6 +319,8 @@ pub enum SubmitOutcome {
 pub struct ApplicationRecord {
     pub reference: String,
     pub service_key: String,
+    /// The name of the organisation it was made for, as it was then.
+    pub organisation: Option<String>,
     pub status: ApplicationStatus,
     pub submitted_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

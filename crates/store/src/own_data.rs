@@ -92,6 +92,13 @@ pub const ACCOUNT_TABLES: &[(&str, Coverage)] = &[
             section: "second_factor",
         },
     ),
+    // Memberships of business accounts: shown with the organisation and role, deleted.
+    (
+        "organisation_members",
+        Coverage::Deleted {
+            section: "organisations",
+        },
+    ),
     // A sign-in waiting for its second factor: minutes long, shown with the sessions.
     (
         "pending_sign_ins",
@@ -279,6 +286,14 @@ macro_rules! own_data_queries {
                 tx.rollback().await?;
                 return Ok(None);
             }
+            // An organisation whose only member this was goes with it (the portal refuses to
+            // delete the only owner of an organisation that has other members).
+            sqlx::query(
+                "DELETE FROM organisations WHERE NOT EXISTS \
+                 (SELECT 1 FROM organisation_members m WHERE m.organisation_id = organisations.id)",
+            )
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
             Ok(Some(DeletionReport {
                 sessions: counts[0],

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rathaus_domain::{
-    AccountId, CaseStatus, ClerkId, Email, NodeId, SessionId, TenantDirectory, TenantId,
+    AccountId, CaseStatus, ClerkId, Email, NodeId, OrganisationId, OrganisationName,
+    OrganisationRole, SessionId, TenantDirectory, TenantId,
 };
 
 use crate::error::StoreError;
@@ -459,6 +460,102 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<crate::email_change::EmailChangeOutcome, StoreError>;
+
+    // --- business accounts (portal) ---------------------------------------------------------
+
+    /// Creates an organisation with `owner` as its first owner.
+    async fn create_organisation(
+        &self,
+        id: &OrganisationId,
+        name: &OrganisationName,
+        owner: &AccountId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// The organisations the account is a member of, by name.
+    async fn organisations_of(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<crate::organisations::Membership>, StoreError>;
+
+    /// The account's membership of the organisation; `None` for a non-member (or no such
+    /// organisation), which callers answer with 404.
+    async fn membership_of(
+        &self,
+        organisation: &OrganisationId,
+        account: &AccountId,
+    ) -> Result<Option<crate::organisations::Membership>, StoreError>;
+
+    /// The members, owners first.
+    async fn organisation_members(
+        &self,
+        organisation: &OrganisationId,
+    ) -> Result<Vec<crate::organisations::MemberRecord>, StoreError>;
+
+    /// Stores an invitation, replacing an open one for the same address; `false` when the
+    /// organisation does not exist.
+    async fn invite_member(
+        &self,
+        invitation: &crate::organisations::NewInvitation,
+    ) -> Result<bool, StoreError>;
+
+    /// The organisation's invitations neither accepted nor expired.
+    async fn open_invitations(
+        &self,
+        organisation: &OrganisationId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::organisations::InvitationRecord>, StoreError>;
+
+    /// The open invitation with this token digest.
+    async fn invitation(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::organisations::InvitationRecord>, StoreError>;
+
+    /// Withdraws an open invitation of the organisation; `false` if there is none.
+    async fn revoke_invitation(
+        &self,
+        organisation: &OrganisationId,
+        id: uuid::Uuid,
+    ) -> Result<bool, StoreError>;
+
+    /// Accepts the invitation for the account, whose address must be the invited one.
+    async fn accept_invitation(
+        &self,
+        token_hash: &str,
+        account: &AccountId,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<crate::organisations::Acceptance, StoreError>;
+
+    /// Removes a member (also: a member leaving); never the last owner.
+    async fn remove_member(
+        &self,
+        organisation: &OrganisationId,
+        account: &AccountId,
+    ) -> Result<crate::organisations::MemberChange, StoreError>;
+
+    /// Changes a member's role; never demotes the last owner.
+    async fn set_member_role(
+        &self,
+        organisation: &OrganisationId,
+        account: &AccountId,
+        role: OrganisationRole,
+    ) -> Result<crate::organisations::MemberChange, StoreError>;
+
+    /// Organisations with other members in which the account is the only owner: they would
+    /// be left without an owner if the account went.
+    async fn sole_owned_organisations(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<crate::organisations::OrganisationRecord>, StoreError>;
+
+    /// The applications made in the organisation's name, newest first.
+    async fn organisation_applications(
+        &self,
+        organisation: &OrganisationId,
+    ) -> Result<Vec<crate::organisations::OrganisationApplication>, StoreError>;
 
     // --- own data (portal; GDPR art. 15, 17, 20) -------------------------------------------
 

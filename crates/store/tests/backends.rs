@@ -74,6 +74,8 @@ on_every_backend!(
     r1_the_mailbox_is_private_replies_leave_through_the_outbox_and_old_messages_go,
     r1_decided_cases_go_when_their_period_has_passed,
     r1_application_records_go_after_their_period_once_delivered,
+    organisations_keep_an_owner_and_invitations_fit_one_address,
+    applications_in_an_organisations_name_are_listed_for_it,
 );
 
 #[path = "backends/retention.rs"]
@@ -95,6 +97,10 @@ use back_office::*;
 #[path = "backends/messages.rs"]
 mod messages;
 use messages::*;
+#[path = "backends/organisations.rs"]
+mod organisations;
+use organisations::*;
+
 #[path = "backends/recipients.rs"]
 mod recipients;
 use recipients::*;

@@ -111,6 +111,7 @@ async fn submit(store: &Arc<dyn Store>, account: AccountId, reference: &str) -> 
                 node: "kundenzentren".parse().unwrap(),
                 envelope: b"jwe".to_vec(),
             }],
+            organisation: None,
             receipt: Some((b"sealed receipt".to_vec(), t0() + Duration::hours(24))),
         })
         .await

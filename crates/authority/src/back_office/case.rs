@@ -88,6 +88,8 @@ struct CasePage<'a> {
     service: String,
     received: String,
     submitted: String,
+    /// The organisation the application is made for, when a business account made it.
+    on_behalf_of: Option<String>,
     status: &'static str,
     status_value: &'static str,
     /// When a decided case is deleted, as a sentence; `None` while it is open.
@@ -254,6 +256,12 @@ fn render(
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|at| when(at.with_timezone(&chrono::Utc), lang))
         .unwrap_or_default();
+    let on_behalf_of = opened
+        .document
+        .get("on_behalf_of")
+        .and_then(|o| o.get("name"))
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
     let notice = query_param(query, "changed")
         .map(|_| t.status_changed)
         .or_else(|| query_param(query, "sent").map(|_| t.message_sent));
@@ -275,6 +283,7 @@ fn render(
         ),
         received: when(case.received_at, lang),
         submitted,
+        on_behalf_of,
         status: status_label(t, &case.status),
         status_value: current.map_or("", CaseStatus::as_str),
         retention: retain_until.map(|until| {

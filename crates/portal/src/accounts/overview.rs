@@ -40,6 +40,8 @@ struct AccountPage<'a> {
     data_link: &'static str,
     /// The link to the operator's status page, for operators only.
     operator_link: Option<&'static str>,
+    /// The link to the business accounts.
+    organisations_link: &'static str,
 }
 
 pub async fn account(State(state): State<PortalState>, page: Page, user: AuthUser) -> Response {
@@ -64,6 +66,7 @@ pub async fn account(State(state): State<PortalState>, page: Page, user: AuthUse
                 .operators
                 .admits(&user)
                 .then(|| crate::operator::link_label(page.chrome.lang)),
+            organisations_link: crate::organisations::texts(page.chrome.lang).title,
         },
         [],
     )

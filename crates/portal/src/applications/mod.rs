@@ -10,6 +10,7 @@ mod prefill;
 pub mod scan;
 mod steps;
 mod submit;
+pub(crate) use submit::service_name;
 pub(crate) mod vault;
 mod view;
 

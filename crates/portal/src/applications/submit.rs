@@ -55,6 +55,7 @@ struct ReviewPage<'a> {
     submission: String,
     recipients: Vec<String>,
     error: Option<&'static str>,
+    applicants: crate::organisations::applicant::Applicants,
 }
 
 /// Rows for every shown answer, by step; used by the review page and the receipt.
@@ -230,6 +231,18 @@ pub async fn review(
     {
         return see_other(&step_href(&service, service.form.steps[i].id.as_str()));
     }
+    let applicants = match crate::organisations::applicant::choices(
+        &state,
+        &user,
+        &service,
+        page.chrome.lang,
+        "",
+    )
+    .await
+    {
+        Ok(applicants) => applicants,
+        Err(e) => return page_store_error(&page, &e),
+    };
     render_review(
         &state,
         &page,
@@ -240,6 +253,7 @@ pub async fn review(
         draft.submission_id,
         None,
         StatusCode::OK,
+        applicants,
     )
 }
 
@@ -254,6 +268,7 @@ fn render_review(
     submission: uuid::Uuid,
     error: Option<&'static str>,
     status: StatusCode,
+    applicants: crate::organisations::applicant::Applicants,
 ) -> Response {
     let lang = page.chrome.lang;
     let f = page.t.form;
@@ -290,6 +305,7 @@ fn render_review(
             submission: submission.to_string(),
             recipients,
             error,
+            applicants,
         },
         [],
     )
@@ -369,6 +385,30 @@ pub async fn submit(
         return see_other(&step_href(&service, service.form.steps[i].id.as_str()));
     }
     let f = page.t.form;
+    let organisation = match crate::organisations::applicant::chosen(
+        &state,
+        &user,
+        &service,
+        form.get("applicant"),
+    )
+    .await
+    {
+        Ok(Ok(organisation)) => organisation,
+        Ok(Err(())) => return PageError::new(PageProblem::BadRequest, page.chrome).into_response(),
+        Err(e) => return page_store_error(&page, &e),
+    };
+    let applicants = match crate::organisations::applicant::choices(
+        &state,
+        &user,
+        &service,
+        page.chrome.lang,
+        form.get("applicant"),
+    )
+    .await
+    {
+        Ok(applicants) => applicants,
+        Err(e) => return page_store_error(&page, &e),
+    };
     if form.get("declaration") != "yes" {
         return render_review(
             &state,
@@ -380,6 +420,7 @@ pub async fn submit(
             draft.submission_id,
             Some(f.declaration_missing),
             StatusCode::UNPROCESSABLE_ENTITY,
+            applicants,
         );
     }
     let Some(recipients) = recipients(&state, &service, &draft.answers) else {
@@ -393,6 +434,7 @@ pub async fn submit(
             draft.submission_id,
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
+            applicants,
         );
     };
     let Some(reference) = new_reference(&state) else {
@@ -400,7 +442,7 @@ pub async fn submit(
     };
     let now = state.clock.now();
     let lang = page.chrome.lang;
-    let document = rathaus_forms::document::submission_document(
+    let mut document = rathaus_forms::document::submission_document(
         &service.definition.key,
         service.definition.name.de(),
         &reference,
@@ -409,6 +451,14 @@ pub async fn submit(
         &draft.answers,
         &draft.verified,
     );
+    // The authority sees in whose name the application is made; the person who made it is
+    // the applicant's representative, as on a paper form signed for a company.
+    if let (Some((id, name)), Some(fields)) = (&organisation, document.as_object_mut()) {
+        fields.insert(
+            "on_behalf_of".to_owned(),
+            serde_json::json!({ "organisation_id": id.to_string(), "name": name.as_str() }),
+        );
+    }
     let sealer = vault(&state);
     // The attachments travel inside the envelope with the document.
     let mut attachments = serde_json::Map::new();
@@ -500,6 +550,7 @@ pub async fn submit(
         service_key: service.key.clone(),
         submitted_at: now,
         deliveries,
+        organisation,
         receipt: Some((sealed_receipt, now + chrono::Duration::hours(RECEIPT_HOURS))),
     };
     match state.store.submit_application(&application).await {
@@ -636,7 +687,7 @@ struct ApplicationsPage<'a> {
     saved: bool,
 }
 
-fn service_name(state: &PortalState, key: &str, lang: Lang) -> String {
+pub(crate) fn service_name(state: &PortalState, key: &str, lang: Lang) -> String {
     key.parse()
         .ok()
         .and_then(|k| state.catalog.get(&k))
@@ -698,6 +749,8 @@ struct DonePage<'a> {
     reference: &'a str,
     submitted: String,
     status: &'static str,
+    /// The organisation it was made for, with the label.
+    on_behalf_of: Option<(&'static str, String)>,
     receipt: bool,
     undeliverable: bool,
     service_href: String,
@@ -798,6 +851,10 @@ pub async fn done(
             reference: &application.reference,
             submitted: when(application.submitted_at, lang),
             status: f.status(application.status),
+            on_behalf_of: application
+                .organisation
+                .clone()
+                .map(|name| (crate::organisations::texts(lang).applicant_for, name)),
             receipt,
             undeliverable: application.status == rathaus_store::ApplicationStatus::Undeliverable,
             service_href: format!("/services/{}", application.service_key),

@@ -391,6 +391,35 @@ impl Browser<'_> {
 
     /// Like `apply_for_test_dog`, for a fixture service with the same form (`service`).
     pub async fn apply_for_dog_service(&mut self, service: &str, dog_name: &str) -> String {
+        self.apply_for_dog_service_with(service, dog_name, &[])
+            .await
+    }
+
+    /// Like [`Self::apply_for_dog_service`], with `extra` fields posted with the submit (the
+    /// applicant of a service for businesses).
+    pub async fn apply_for_dog_service_with(
+        &mut self,
+        service: &str,
+        dog_name: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let mut fields = vec![("declaration", "yes")];
+        fields.extend_from_slice(extra);
+        let done = self.fill_and_submit(service, dog_name, &fields).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        done.location()
+            .trim_start_matches("/applications/")
+            .to_owned()
+    }
+
+    /// Fills in every step of a dog service and posts the review page's form with `extra`
+    /// (the declaration is not given unless `extra` has it); the answer to the submit.
+    pub async fn fill_and_submit(
+        &mut self,
+        service: &str,
+        dog_name: &str,
+        extra: &[(&str, &str)],
+    ) -> Answer {
         let csrf = self
             .get(&format!("/services/{service}/form/owner"))
             .await
@@ -440,20 +469,10 @@ impl Browser<'_> {
             .next()
             .unwrap()
             .to_owned();
-        let done = self
-            .post(
-                &format!("/services/{service}/submit"),
-                &[
-                    ("csrf", &csrf),
-                    ("submission", &submission),
-                    ("declaration", "yes"),
-                ],
-            )
-            .await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-        done.location()
-            .trim_start_matches("/applications/")
-            .to_owned()
+        let mut fields = vec![("csrf", csrf.as_str()), ("submission", submission.as_str())];
+        fields.extend_from_slice(extra);
+        self.post(&format!("/services/{service}/submit"), &fields)
+            .await
     }
 }
 

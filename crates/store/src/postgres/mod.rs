@@ -9,7 +9,10 @@ mod applications {
     fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
         id.as_uuid()
     }
-    crate::applications::application_queries!(sqlx::PgPool, account);
+    fn organisation(id: &rathaus_domain::OrganisationId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::applications::application_queries!(sqlx::PgPool, account, organisation);
 }
 
 mod delivery {
@@ -28,6 +31,19 @@ mod second_factor {
         id.as_uuid()
     }
     crate::second_factor::second_factor_queries!(sqlx::PgPool, account);
+}
+
+mod organisations {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    fn organisation(id: &rathaus_domain::OrganisationId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    fn uuid(id: &uuid::Uuid) -> uuid::Uuid {
+        *id
+    }
+    crate::organisations::organisation_queries!(sqlx::PgPool, account, organisation, uuid);
 }
 
 mod email_change {
@@ -77,7 +93,10 @@ mod messages {
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use rathaus_domain::{AccountId, Email, NodeId, SessionId, TenantDirectory, TenantId};
+use rathaus_domain::{
+    AccountId, Email, NodeId, OrganisationId, OrganisationName, OrganisationRole, SessionId,
+    TenantDirectory, TenantId,
+};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

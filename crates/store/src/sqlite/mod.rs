@@ -11,7 +11,10 @@ mod applications {
     fn account(id: &rathaus_domain::AccountId) -> String {
         id.to_string()
     }
-    crate::applications::application_queries!(sqlx::SqlitePool, account);
+    fn organisation(id: &rathaus_domain::OrganisationId) -> String {
+        id.to_string()
+    }
+    crate::applications::application_queries!(sqlx::SqlitePool, account, organisation);
 }
 
 mod delivery {
@@ -30,6 +33,19 @@ mod second_factor {
         id.to_string()
     }
     crate::second_factor::second_factor_queries!(sqlx::SqlitePool, account);
+}
+
+mod organisations {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    fn organisation(id: &rathaus_domain::OrganisationId) -> String {
+        id.to_string()
+    }
+    fn uuid(id: &uuid::Uuid) -> String {
+        id.to_string()
+    }
+    crate::organisations::organisation_queries!(sqlx::SqlitePool, account, organisation, uuid);
 }
 
 mod email_change {
@@ -79,7 +95,10 @@ mod messages {
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use rathaus_domain::{AccountId, Email, NodeId, SessionId, TenantDirectory, TenantId};
+use rathaus_domain::{
+    AccountId, Email, NodeId, OrganisationId, OrganisationName, OrganisationRole, SessionId,
+    TenantDirectory, TenantId,
+};
 use sqlx::SqlitePool;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

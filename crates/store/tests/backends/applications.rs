@@ -47,6 +47,7 @@ fn application(account: AccountId, reference: &str, submission: uuid::Uuid) -> N
             node: "kundenzentren".parse().unwrap(),
             envelope: b"eyJhbGciOiJSU0EtT0FFUC0yNTYifQ.jwe".to_vec(),
         }],
+        organisation: None,
         receipt: Some((b"sealed receipt".to_vec(), t(10) + Duration::hours(24))),
     }
 }

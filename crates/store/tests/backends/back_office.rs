@@ -321,6 +321,7 @@ pub(crate) async fn reported_statuses_set_the_application_status(db: &TestDataba
             service_key: "local-test-dog".to_owned(),
             submitted_at: t(0),
             deliveries: vec![delivery(first, "kz-nord"), delivery(second, "finanzamt")],
+            organisation: None,
             receipt: None,
         })
         .await

@@ -187,6 +187,7 @@ pub(crate) async fn r1_the_mailbox_is_private_replies_leave_through_the_outbox_a
                 node: "bezirke".parse().unwrap(),
                 envelope: b"jwe".to_vec(),
             }],
+            organisation: None,
             receipt: None,
         })
         .await

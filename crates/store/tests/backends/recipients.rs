@@ -41,6 +41,7 @@ fn to_two(account: AccountId, reference: &str, at: DateTime<Utc>) -> NewApplicat
             delivery("kundenzentrum-mitte", "kundenzentren"),
             delivery("personalausweisbehoerde-mitte", "kundenzentren"),
         ],
+        organisation: None,
         receipt: None,
     }
 }

@@ -175,6 +175,7 @@ fn application(account: AccountId, reference: &str, service: &str) -> (NewApplic
                 node: "bezirke".parse().unwrap(),
                 envelope: b"jwe".to_vec(),
             }],
+            organisation: None,
             receipt: None,
         },
         delivery,

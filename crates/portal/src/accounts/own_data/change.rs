@@ -36,6 +36,10 @@ struct DeletePage<'a> {
     d: &'static OwnDataTexts,
     csrf: &'a str,
     errors: &'a FormErrors,
+    /// Organisations that would be left without an owner: the deletion waits for them.
+    blocked: &'a [String],
+    blocked_text: &'static str,
+    blocked_link: &'static str,
 }
 
 fn show_password(
@@ -68,6 +72,7 @@ fn show_delete(
     user: &AuthUser,
     status: StatusCode,
     errors: &FormErrors,
+    blocked: &[String],
 ) -> Response {
     respond(
         state,
@@ -79,6 +84,9 @@ fn show_delete(
             d: texts(page.chrome.lang),
             csrf: &user.session.csrf_secret,
             errors,
+            blocked,
+            blocked_text: crate::organisations::texts(page.chrome.lang).delete_blocked,
+            blocked_link: crate::organisations::texts(page.chrome.lang).title,
         },
         [],
     )
@@ -209,8 +217,33 @@ pub async fn change_password(
     }
 }
 
+/// The names of the organisations the account is the only owner of, with other members.
+async fn sole_owned(
+    state: &PortalState,
+    user: &AuthUser,
+) -> Result<Vec<String>, rathaus_store::StoreError> {
+    Ok(state
+        .store
+        .sole_owned_organisations(&user.account.id)
+        .await?
+        .into_iter()
+        .map(|o| o.name.as_str().to_owned())
+        .collect())
+}
+
 pub async fn delete_form(State(state): State<PortalState>, page: Page, user: AuthUser) -> Response {
-    show_delete(&state, &page, &user, StatusCode::OK, &FormErrors::default())
+    let blocked = match sole_owned(&state, &user).await {
+        Ok(blocked) => blocked,
+        Err(e) => return page_store_error(&page, &e),
+    };
+    show_delete(
+        &state,
+        &page,
+        &user,
+        StatusCode::OK,
+        &FormErrors::default(),
+        &blocked,
+    )
 }
 
 pub async fn delete_account(
@@ -227,9 +260,26 @@ pub async fn delete_account(
         Ok(false) => {
             let mut errors = FormErrors::default();
             errors.add("password", texts(page.chrome.lang).err_current_password);
-            return show_delete(&state, &page, &user, StatusCode::BAD_REQUEST, &errors);
+            return show_delete(&state, &page, &user, StatusCode::BAD_REQUEST, &errors, &[]);
         }
         Err(response) => return response,
+    }
+    // An organisation with other members keeps an owner: the account waits until another
+    // member is made one (or the others have left).
+    match sole_owned(&state, &user).await {
+        Ok(blocked) if !blocked.is_empty() => {
+            let errors = FormErrors::default();
+            return show_delete(
+                &state,
+                &page,
+                &user,
+                StatusCode::CONFLICT,
+                &errors,
+                &blocked,
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return page_store_error(&page, &e),
     }
     let report = match state.store.delete_account(&user.account.id).await {
         Ok(Some(report)) => report,

@@ -99,6 +99,20 @@ async fn collect(state: &PortalState, user: &AuthUser) -> Result<Value, StoreErr
         })
         .collect();
 
+    let organisations: Vec<Value> = store
+        .organisations_of(id)
+        .await?
+        .into_iter()
+        .map(|m| {
+            json!({
+                "organisation_id": m.organisation.id.to_string(),
+                "name": m.organisation.name.as_str(),
+                "role": m.role.as_str(),
+                "joined_at": rfc3339(m.joined_at),
+            })
+        })
+        .collect();
+
     let email_links: Vec<Value> = store
         .email_links_of(id, now)
         .await?
@@ -238,6 +252,7 @@ async fn collect(state: &PortalState, user: &AuthUser) -> Result<Value, StoreErr
         "applications": applications,
         "messages": messages,
         "identification_code": identification_code,
+        "organisations": organisations,
         "audit": audit,
     }))
 }
@@ -500,6 +515,22 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
             .filter(|c| !c.is_null())
             .map(|c| vec![vec![time(c, "created_at"), time(c, "expires_at")]])
             .unwrap_or_default(),
+    });
+    let o = crate::organisations::texts(page.chrome.lang);
+    out.push(Section {
+        title: o.title,
+        hint: None,
+        columns: vec![o.col_name, o.col_role, o.col_since],
+        rows: list(data, "organisations")
+            .iter()
+            .map(|m| {
+                let role = m["role"]
+                    .as_str()
+                    .and_then(|r| r.parse().ok())
+                    .map_or_else(|| text(m, "role"), |r| o.role(r).to_owned());
+                vec![text(m, "name"), role, time(m, "joined_at")]
+            })
+            .collect(),
     });
     out.push(Section {
         title: d.audit,
