@@ -219,6 +219,16 @@ pub(crate) fn invalid_link(
     page: &crate::state::Page,
     again: &str,
 ) -> Response {
+    invalid_link_to(state, page, again, page.t.account.forgot_link)
+}
+
+/// [`invalid_link`] with its own label for the link to ask again.
+pub(crate) fn invalid_link_to(
+    state: &PortalState,
+    page: &crate::state::Page,
+    again: &str,
+    again_label: &str,
+) -> Response {
     let a = page.t.account;
     forms::respond(
         state,
@@ -229,10 +239,7 @@ pub(crate) fn invalid_link(
             title: a.link_invalid_title,
             text: a.link_invalid_text,
             extra: None,
-            links: vec![
-                (again, a.forgot_link),
-                ("/account/sign-in", a.sign_in_title),
-            ],
+            links: vec![(again, again_label), ("/account/sign-in", a.sign_in_title)],
         },
         [],
     )

@@ -231,18 +231,6 @@ pub async fn review(
     {
         return see_other(&step_href(&service, service.form.steps[i].id.as_str()));
     }
-    let applicants = match crate::organisations::applicant::choices(
-        &state,
-        &user,
-        &service,
-        page.chrome.lang,
-        "",
-    )
-    .await
-    {
-        Ok(applicants) => applicants,
-        Err(e) => return page_store_error(&page, &e),
-    };
     render_review(
         &state,
         &page,
@@ -253,12 +241,15 @@ pub async fn review(
         draft.submission_id,
         None,
         StatusCode::OK,
-        applicants,
+        "",
     )
+    .await
 }
 
+/// The review page; for a service also for businesses it offers the account's organisations
+/// as applicant, with `selected` (a posted choice) kept.
 #[allow(clippy::too_many_arguments)]
-fn render_review(
+async fn render_review(
     state: &PortalState,
     page: &Page,
     user: &AuthUser,
@@ -268,9 +259,17 @@ fn render_review(
     submission: uuid::Uuid,
     error: Option<&'static str>,
     status: StatusCode,
-    applicants: crate::organisations::applicant::Applicants,
+    selected: &str,
 ) -> Response {
     let lang = page.chrome.lang;
+    let applicants = match crate::organisations::applicant::choices(
+        state, user, service, lang, selected,
+    )
+    .await
+    {
+        Ok(applicants) => applicants,
+        Err(e) => return page_store_error(page, &e),
+    };
     let f = page.t.form;
     // Further recipients say why they get a copy: the citizen sees who receives their data.
     let purposes = std::iter::once(None).chain(
@@ -397,18 +396,6 @@ pub async fn submit(
         Ok(Err(())) => return PageError::new(PageProblem::BadRequest, page.chrome).into_response(),
         Err(e) => return page_store_error(&page, &e),
     };
-    let applicants = match crate::organisations::applicant::choices(
-        &state,
-        &user,
-        &service,
-        page.chrome.lang,
-        form.get("applicant"),
-    )
-    .await
-    {
-        Ok(applicants) => applicants,
-        Err(e) => return page_store_error(&page, &e),
-    };
     if form.get("declaration") != "yes" {
         return render_review(
             &state,
@@ -420,8 +407,9 @@ pub async fn submit(
             draft.submission_id,
             Some(f.declaration_missing),
             StatusCode::UNPROCESSABLE_ENTITY,
-            applicants,
-        );
+            form.get("applicant"),
+        )
+        .await;
     }
     let Some(recipients) = recipients(&state, &service, &draft.answers) else {
         return render_review(
@@ -434,8 +422,9 @@ pub async fn submit(
             draft.submission_id,
             None,
             StatusCode::UNPROCESSABLE_ENTITY,
-            applicants,
-        );
+            form.get("applicant"),
+        )
+        .await;
     };
     let Some(reference) = new_reference(&state) else {
         return PageError::new(PageProblem::Unavailable, page.chrome).into_response();

@@ -92,11 +92,7 @@ async fn member(
     let Ok(Path(params)) = id else {
         return Err(not_found(page));
     };
-    let Some(org) = params
-        .iter()
-        .find(|(k, _)| k == "id")
-        .and_then(|(_, v)| v.parse::<OrganisationId>().ok())
-    else {
+    let Some(org) = param::<OrganisationId>(&params, "id") else {
         return Err(not_found(page));
     };
     match state.store.membership_of(&org, &user.account.id).await {
@@ -323,19 +319,17 @@ struct Shown<'a> {
     notice: Option<&'static str>,
     problem: Option<&'static str>,
     invite_email: &'a str,
-    errors: &'a FormErrors,
+    errors: FormErrors,
 }
 
 impl Shown<'_> {
     fn ok(notice: Option<&'static str>) -> Shown<'static> {
-        static NONE: std::sync::LazyLock<FormErrors> =
-            std::sync::LazyLock::new(FormErrors::default);
         Shown {
             status: StatusCode::OK,
             notice,
             problem: None,
             invite_email: "",
-            errors: &NONE,
+            errors: FormErrors::default(),
         }
     }
 }
@@ -417,7 +411,7 @@ async fn show_organisation(
             notice: shown.notice,
             problem: shown.problem,
             invite_email: shown.invite_email,
-            errors: shown.errors,
+            errors: &shown.errors,
         },
         [],
     )
@@ -493,7 +487,7 @@ pub(crate) async fn invite(
             notice: None,
             problem: None,
             invite_email: form.get("email"),
-            errors: &errors,
+            errors,
         };
         return show_organisation(&state, &page, &user, &membership, shown).await;
     };
@@ -583,13 +577,12 @@ async fn after_change(
         }
         Ok(MemberChange::LastOwner) => {
             let o = texts(page.chrome.lang);
-            let errors = FormErrors::default();
             let shown = Shown {
                 status: StatusCode::CONFLICT,
                 notice: None,
                 problem: Some(o.last_owner),
                 invite_email: "",
-                errors: &errors,
+                errors: FormErrors::default(),
             };
             show_organisation(state, page, user, membership, shown).await
         }

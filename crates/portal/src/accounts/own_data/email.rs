@@ -209,23 +209,8 @@ async fn send_request(state: &PortalState, user: &AuthUser, email: Email) -> Res
 }
 
 fn invalid(state: &PortalState, page: &Page) -> Response {
-    let a = page.t.account;
-    respond(
-        state,
-        page,
-        StatusCode::BAD_REQUEST,
-        &MessagePage {
-            chrome: &page.chrome,
-            title: a.link_invalid_title,
-            text: a.link_invalid_text,
-            extra: None,
-            links: vec![
-                ("/account/email", texts(page.chrome.lang).email_again),
-                ("/account/sign-in", a.sign_in_title),
-            ],
-        },
-        [],
-    )
+    let again = texts(page.chrome.lang).email_again;
+    crate::accounts::invalid_link_to(state, page, "/account/email", again)
 }
 
 /// `GET /account/email/confirm?token=…`: a page with a button, so that a mail scanner
