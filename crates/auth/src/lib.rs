@@ -6,14 +6,17 @@
 //!   the database stores) and HMAC signatures (S3, S4);
 //! - [`throttle`]: the rule for rising delays after failed sign-ins (A4), as a pure function of
 //!   the failures' times;
-//! - [`identification`]: one-time codes for the in-person check at a counter (A6).
+//! - [`identification`]: one-time codes for the in-person check at a counter (A6);
+//! - [`passkeys`]: the portal as a WebAuthn relying party (passkeys instead of a password).
 
 pub mod hashing;
 pub mod identification;
+pub mod passkeys;
 pub mod throttle;
 pub mod tokens;
 
 pub use hashing::{HashError, Hasher, PasswordHash, Policy, Verification};
 pub use identification::{CodeError, IdentificationCode};
+pub use passkeys::{PasskeyError, PasskeyRelyingParty};
 pub use throttle::{Throttle, ThrottleRule};
 pub use tokens::{RandomError, SecretToken};

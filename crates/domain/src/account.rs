@@ -121,70 +121,18 @@ pub enum EmailError {
     Malformed,
 }
 
-/// The id of an account: a random UUID, never derived from personal data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AccountId(uuid::Uuid);
+crate::id::uuid_id!(
+    /// The id of an account: a random UUID, never derived from personal data. It is also the
+    /// user handle of the account's passkeys.
+    AccountId
+);
 
-impl AccountId {
-    /// A new random id (UUID version 4, from the operating system's random source).
-    pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4())
-    }
-
-    pub fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
-
-    pub fn as_uuid(&self) -> uuid::Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for AccountId {
-    type Err = InvalidId;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::parse_str(s).map(Self).map_err(|_| InvalidId)
-    }
-}
-
-/// The public id of one session, shown in the list of sessions so that one can be ended. It is
-/// not the session's secret: the cookie's token is never shown, and its digest never leaves the
-/// database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SessionId(uuid::Uuid);
-
-impl SessionId {
-    pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4())
-    }
-
-    pub fn as_uuid(self) -> uuid::Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for SessionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for SessionId {
-    type Err = InvalidId;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::parse_str(s).map(Self).map_err(|_| InvalidId)
-    }
-}
+crate::id::uuid_id!(
+    /// The public id of one session, shown in the list of sessions so that one can be ended.
+    /// It is not the session's secret: the cookie's token is never shown, and its digest never
+    /// leaves the database.
+    SessionId
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a valid id")]

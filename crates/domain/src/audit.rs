@@ -68,10 +68,16 @@ pub enum AuditEvent {
     MemberRemoved,
     /// An owner changed a member's role.
     MemberRoleChanged,
+    /// A passkey was added to the account (its portal id and name only).
+    PasskeyAdded,
+    /// A passkey was removed from the account.
+    PasskeyRemoved,
+    /// A sign-in with a passkey was refused (why, and the client; never the credential).
+    PasskeySignInFailed,
 }
 
 impl AuditEvent {
-    pub const ALL: [AuditEvent; 32] = [
+    pub const ALL: [AuditEvent; 35] = [
         Self::Register,
         Self::EmailConfirmed,
         Self::SignIn,
@@ -104,6 +110,9 @@ impl AuditEvent {
         Self::MemberJoined,
         Self::MemberRemoved,
         Self::MemberRoleChanged,
+        Self::PasskeyAdded,
+        Self::PasskeyRemoved,
+        Self::PasskeySignInFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -140,6 +149,9 @@ impl AuditEvent {
             Self::MemberJoined => "member_joined",
             Self::MemberRemoved => "member_removed",
             Self::MemberRoleChanged => "member_role_changed",
+            Self::PasskeyAdded => "passkey_added",
+            Self::PasskeyRemoved => "passkey_removed",
+            Self::PasskeySignInFailed => "passkey_sign_in_failed",
         }
     }
 }

@@ -8,38 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::InvalidId;
 
-/// The id of an organisation: a random UUID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct OrganisationId(uuid::Uuid);
-
-impl OrganisationId {
-    pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4())
-    }
-
-    pub fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
-
-    pub fn as_uuid(&self) -> uuid::Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for OrganisationId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for OrganisationId {
-    type Err = InvalidId;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::parse_str(s).map(Self).map_err(|_| InvalidId)
-    }
-}
+crate::id::uuid_id!(
+    /// The id of an organisation: a random UUID.
+    OrganisationId
+);
 
 /// What a member may do. Owners invite, remove, change roles and act like members; members
 /// apply in the organisation's name and see its applications. An organisation always keeps at
