@@ -1,44 +1,13 @@
 //! The back office of an authority node: clerks, their roles, and where a case stands.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::account::InvalidId;
-
-/// The id of a clerk account at an authority node: a random UUID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ClerkId(uuid::Uuid);
-
-impl ClerkId {
-    pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4())
-    }
-
-    pub fn from_uuid(id: uuid::Uuid) -> Self {
-        Self(id)
-    }
-
-    pub fn as_uuid(&self) -> uuid::Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for ClerkId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
-}
-
-impl FromStr for ClerkId {
-    type Err = InvalidId;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::parse_str(s).map(Self).map_err(|_| InvalidId)
-    }
-}
+crate::id::uuid_id!(
+    /// The id of a clerk account at an authority node: a random UUID.
+    ClerkId
+);
 
 /// What a clerk may do. Every clerk sees and works the cases of their own authority; a lead
 /// may also reopen a decided case.

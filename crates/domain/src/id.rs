@@ -1,4 +1,4 @@
-//! Ids that are random UUIDs (accounts, sessions, organisations, passkeys): one newtype each,
+//! Ids that are random UUIDs (accounts, sessions, organisations, passkeys, clerks): one newtype each,
 //! so that an account id can never be passed where an organisation id is meant.
 
 /// Declares a newtype over a random UUID with `random`, `from_uuid`, `as_uuid`, `Display`
@@ -47,3 +47,15 @@ macro_rules! uuid_id {
 }
 
 pub(crate) use uuid_id;
+
+/// A name as people type it, made one line: `None` when it holds a control character (other
+/// than whitespace); otherwise trimmed, inner whitespace runs made one space, with its length
+/// in characters. Organisation and passkey names check the length against their own bounds.
+pub(crate) fn one_line_name(raw: &str) -> Option<(String, usize)> {
+    if raw.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        return None;
+    }
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    let chars = name.chars().count();
+    Some((name, chars))
+}

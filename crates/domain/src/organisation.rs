@@ -74,11 +74,10 @@ pub enum OrganisationNameError {
 
 impl OrganisationName {
     pub fn parse(raw: &str) -> Result<Self, OrganisationNameError> {
-        if raw.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        let Some((name, chars)) = crate::id::one_line_name(raw) else {
             return Err(OrganisationNameError::ControlCharacter);
-        }
-        let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        match name.chars().count() {
+        };
+        match chars {
             0 => Err(OrganisationNameError::Empty),
             1 => Err(OrganisationNameError::TooShort),
             n if n > MAX_NAME_CHARS => Err(OrganisationNameError::TooLong),

@@ -32,11 +32,10 @@ pub enum PasskeyNameError {
 
 impl PasskeyName {
     pub fn parse(raw: &str) -> Result<Self, PasskeyNameError> {
-        if raw.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+        let Some((name, chars)) = crate::id::one_line_name(raw) else {
             return Err(PasskeyNameError::ControlCharacter);
-        }
-        let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-        match name.chars().count() {
+        };
+        match chars {
             0 => Err(PasskeyNameError::Empty),
             n if n > MAX_PASSKEY_NAME_CHARS => Err(PasskeyNameError::TooLong),
             _ => Ok(Self(name)),
