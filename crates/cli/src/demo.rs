@@ -71,7 +71,9 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     let listener = rathaus_web::server::bind(args.listen).await?;
     let portal_addr = listener.local_addr()?;
     // The demo serves plain HTTP on this machine: no `Secure` cookies, and mails are files.
-    config.portal.public_url = format!("http://{portal_addr}");
+    // On a loopback address it is `localhost`, not the IP: browsers offer passkeys only to a
+    // site with a domain name, and `localhost` is the one that needs no certificate.
+    config.portal.public_url = demo_public_url(portal_addr);
     config.portal.secure_cookies = false;
     config.mail.smtp_url.clear();
     config.mail.dir = args.data_dir.join("mail");
@@ -173,7 +175,7 @@ pub async fn run(mut config: Config, args: DemoArgs) -> anyhow::Result<()> {
     }
 
     print_urls(
-        portal_addr,
+        &config.portal.public_url,
         idp_addr,
         &nodes,
         &prepared.tenant,
@@ -374,10 +376,20 @@ async fn futures_select_all<F: std::future::Future + Unpin>(
     futures::future::select_all(futures).await
 }
 
+/// The portal's address as people open it: `localhost` for a loopback address (passkeys need a
+/// domain name), the address itself otherwise.
+fn demo_public_url(addr: SocketAddr) -> String {
+    if addr.ip().is_loopback() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
+
 /// Prints where everything is. Write errors are ignored: whoever started the demo may have
 /// stopped reading its output (the integration tests do), which must not end the demo.
 fn print_urls(
-    portal: SocketAddr,
+    portal: &str,
     idp: SocketAddr,
     nodes: &[RunningNode],
     tenant: &rathaus_domain::TenantDirectory,
@@ -386,7 +398,7 @@ fn print_urls(
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "rathaus demo is running (press Ctrl-C to stop).");
-    let _ = writeln!(out, "  Portal: http://{portal}/");
+    let _ = writeln!(out, "  Portal: {portal}/");
     for node in nodes {
         let _ = writeln!(out, "  Authority node {}: http://{}/", node.id, node.addr);
         // One example clerk per node; every authority has one (see the README).
@@ -407,7 +419,7 @@ fn print_urls(
     }
     let _ = writeln!(
         out,
-        "  Test eID provider: http://{idp}/ (TEST identities, not a real eID; raise the level at http://{portal}/account/level)"
+        "  Test eID provider: http://{idp}/ (TEST identities, not a real eID; raise the level at {portal}/account/level)"
     );
     let _ = writeln!(
         out,
@@ -416,9 +428,9 @@ fn print_urls(
     );
     let _ = writeln!(
         out,
-        "  Operations status: http://{portal}/operator (operator: {DEMO_OPERATOR} / {DEMO_OPERATOR_PASSWORD})"
+        "  Operations status: {portal}/operator (operator: {DEMO_OPERATOR} / {DEMO_OPERATOR_PASSWORD})"
     );
-    let _ = writeln!(out, "  API: http://{portal}/api/v1/openapi.json");
+    let _ = writeln!(out, "  API: {portal}/api/v1/openapi.json");
     let _ = writeln!(out, "  Data: {}", data_dir.display());
     let _ = out.flush();
 }

@@ -275,11 +275,14 @@ fn spawn_housekeeping(state: rathaus_portal::PortalState, idle: chrono::Duration
             }
             // R1: drafts past their retention and receipts past their 24 hours.
             match store.purge_expired(now).await {
-                Ok(report) if report.drafts + report.receipts > 0 => tracing::info!(
-                    drafts = report.drafts,
-                    receipts = report.receipts,
-                    "expired drafts and receipts deleted"
-                ),
+                Ok(report) if report.drafts + report.receipts + report.links > 0 => {
+                    tracing::info!(
+                        drafts = report.drafts,
+                        receipts = report.receipts,
+                        links = report.links,
+                        "expired drafts, receipts and links deleted"
+                    )
+                }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "could not delete expired drafts"),
             }

@@ -124,6 +124,16 @@ pub fn state(
     clock: Arc<dyn rathaus_web::Clock>,
     accounts: AccountServices,
 ) -> PortalState {
+    let passkeys = match rathaus_auth::passkeys::PasskeyRelyingParty::new(
+        &accounts.settings.public_url,
+        site.name.get(rathaus_domain::Lang::De),
+    ) {
+        Ok(rp) => Some(Arc::new(rp)),
+        Err(error) => {
+            tracing::info!(%error, "passkeys are not offered");
+            None
+        }
+    };
     PortalState {
         catalog,
         tenant,
@@ -133,6 +143,7 @@ pub fn state(
         clock,
         accounts: Arc::new(accounts),
         eid: None,
+        passkeys,
         delivery_keys: None,
         delivery_wake: Arc::new(tokio::sync::Notify::new()),
         scanner: None,

@@ -27,6 +27,9 @@ pub struct PortalState {
     /// The eID service (OpenID Connect) that raises accounts to level `high`; `None` when the
     /// portal has no `[eid]` configuration.
     pub eid: Option<Arc<crate::accounts::eid::EidClient>>,
+    /// The portal as a WebAuthn relying party; `None` when its public URL has no domain name
+    /// (browsers offer passkeys only to such sites).
+    pub passkeys: Option<Arc<rathaus_auth::passkeys::PasskeyRelyingParty>>,
     /// The portal's signing keys for deliveries to authority nodes; without them applications
     /// wait in the outbox.
     pub delivery_keys: Option<Arc<rathaus_seal::PrivateKeySet>>,

@@ -247,3 +247,19 @@ pub fn texts(lang: Lang) -> &'static Texts {
         Lang::En => &EN,
     }
 }
+
+/// A moment as the page's language writes it: `07.12.2026, 16:43 UTC`, `7 Dec 2026, 16:43 UTC`.
+pub(crate) fn date_time(at: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    match lang {
+        Lang::De => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
+        Lang::En => at.format("%-d %b %Y, %H:%M UTC").to_string(),
+    }
+}
+
+/// A day as the page's language writes it: `07.12.2026`, `7 Dec 2026`.
+pub(crate) fn day(at: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
+    match lang {
+        Lang::De => at.format("%d.%m.%Y").to_string(),
+        Lang::En => at.format("%-d %b %Y").to_string(),
+    }
+}

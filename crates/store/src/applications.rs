@@ -357,7 +357,26 @@ macro_rules! application_queries {
                 .execute(pool)
                 .await?
                 .rows_affected();
-            Ok(PurgeReport { drafts, receipts })
+            // Links and ceremonies nobody can use any more: expired e-mail changes, business
+            // account invitations and passkey ceremonies (each also refuses itself once
+            // expired; this only keeps the tables small).
+            let mut links = 0;
+            for table in [
+                "email_changes",
+                "organisation_invitations",
+                "passkey_ceremonies",
+            ] {
+                links += sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
+                    .bind(now)
+                    .execute(pool)
+                    .await?
+                    .rows_affected();
+            }
+            Ok(PurgeReport {
+                drafts,
+                receipts,
+                links,
+            })
         }
     };
 }

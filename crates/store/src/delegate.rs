@@ -461,6 +461,59 @@ macro_rules! delegate_store {
                 second_factor::finish_pending_sign_in(&self.pool, token_hash, now).await
             }
 
+            async fn add_passkey(
+                &self,
+                passkey: &crate::passkeys::NewPasskey,
+            ) -> Result<bool, StoreError> {
+                passkeys::add_passkey(&self.pool, passkey).await
+            }
+
+            async fn passkeys_of(
+                &self,
+                account: &AccountId,
+            ) -> Result<Vec<crate::passkeys::PasskeyRecord>, StoreError> {
+                passkeys::passkeys_of(&self.pool, account).await
+            }
+
+            async fn passkey_by_credential(
+                &self,
+                credential_id: &str,
+            ) -> Result<Option<crate::passkeys::PasskeyRecord>, StoreError> {
+                passkeys::passkey_by_credential(&self.pool, credential_id).await
+            }
+
+            async fn passkey_used(
+                &self,
+                id: &rathaus_domain::PasskeyId,
+                credential: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                passkeys::passkey_used(&self.pool, id, credential, now).await
+            }
+
+            async fn remove_passkey(
+                &self,
+                account: &AccountId,
+                id: &rathaus_domain::PasskeyId,
+            ) -> Result<bool, StoreError> {
+                passkeys::remove_passkey(&self.pool, account, id).await
+            }
+
+            async fn start_passkey_ceremony(
+                &self,
+                ceremony: &crate::passkeys::PasskeyCeremonyRecord,
+            ) -> Result<(), StoreError> {
+                passkeys::start_passkey_ceremony(&self.pool, ceremony).await
+            }
+
+            async fn take_passkey_ceremony(
+                &self,
+                token_hash: &str,
+                now: DateTime<Utc>,
+            ) -> Result<Option<crate::passkeys::PasskeyCeremonyRecord>, StoreError> {
+                passkeys::take_passkey_ceremony(&self.pool, token_hash, now).await
+            }
+
             async fn request_email_change(
                 &self,
                 change: &crate::email_change::NewEmailChange,

@@ -26,6 +26,7 @@ mod messages;
 mod model;
 pub mod organisations;
 pub mod own_data;
+mod passkeys;
 mod postgres;
 pub mod retention;
 mod rows;
@@ -51,6 +52,7 @@ pub use model::{
     PurgeReport, RecipientRecord, RetriedDelivery, SessionRecord, StatusMessage, StoreOptions,
     SubmitOutcome, SyncReport,
 };
+pub use passkeys::{CeremonyPurpose, NewPasskey, PasskeyCeremonyRecord, PasskeyRecord};
 pub use postgres::PostgresStore;
 pub use second_factor::{PendingSignInRecord, TotpFactorRecord};
 pub use sqlite::SqliteStore;

@@ -331,6 +331,8 @@ pub struct ApplicationRecord {
 pub struct PurgeReport {
     pub drafts: u64,
     pub receipts: u64,
+    /// Expired e-mail changes, invitations and passkey ceremonies.
+    pub links: u64,
 }
 
 // ---- delivery (portal and authority nodes) ---------------------------------------------------

@@ -99,6 +99,20 @@ pub const ACCOUNT_TABLES: &[(&str, Coverage)] = &[
             section: "organisations",
         },
     ),
+    // Passkeys: shown by name with when they were added and last used, never the key.
+    (
+        "passkeys",
+        Coverage::Deleted {
+            section: "passkeys",
+        },
+    ),
+    // A passkey being added (minutes long): nothing to show beyond the passkeys themselves.
+    (
+        "passkey_ceremonies",
+        Coverage::Deleted {
+            section: "passkeys",
+        },
+    ),
     // A sign-in waiting for its second factor: minutes long, shown with the sessions.
     (
         "pending_sign_ins",

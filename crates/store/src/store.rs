@@ -430,6 +430,54 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    // --- passkeys (portal) -------------------------------------------------------------------
+
+    /// Stores a passkey with its account: `false` (and nothing stored) when the credential is
+    /// registered already, with this account or another.
+    async fn add_passkey(&self, passkey: &crate::passkeys::NewPasskey) -> Result<bool, StoreError>;
+
+    /// The account's passkeys, oldest first.
+    async fn passkeys_of(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<crate::passkeys::PasskeyRecord>, StoreError>;
+
+    /// The passkey with this credential id, of whichever account.
+    async fn passkey_by_credential(
+        &self,
+        credential_id: &str,
+    ) -> Result<Option<crate::passkeys::PasskeyRecord>, StoreError>;
+
+    /// Notes a sign-in with the passkey, with its credential as updated by the sign-in (the
+    /// signature counter) when it changed.
+    async fn passkey_used(
+        &self,
+        id: &rathaus_domain::PasskeyId,
+        credential: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the account's passkey: `false` when the account has no passkey with this id.
+    async fn remove_passkey(
+        &self,
+        account: &AccountId,
+        id: &rathaus_domain::PasskeyId,
+    ) -> Result<bool, StoreError>;
+
+    /// Stores a started ceremony (and sweeps expired ones).
+    async fn start_passkey_ceremony(
+        &self,
+        ceremony: &crate::passkeys::PasskeyCeremonyRecord,
+    ) -> Result<(), StoreError>;
+
+    /// Takes the ceremony with this token digest out of the store: `Some` exactly once, and
+    /// only before it expires.
+    async fn take_passkey_ceremony(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::passkeys::PasskeyCeremonyRecord>, StoreError>;
+
     // --- changing the e-mail address (portal) ----------------------------------------------
 
     /// Stores a request to change the account's address; an older open request of the

@@ -8,7 +8,8 @@
 //!   (assurance level `high` with the German eID), [`in_person`] (level `substantial` with a
 //!   one-time code checked at an authority's counter), [`second_factor`] (an authenticator
 //!   app as second factor, with [`totp`] for the codes), [`own_data`] ("Meine Daten": the
-//!   citizen's data shown and downloaded, the password changed, the account deleted);
+//!   citizen's data shown and downloaded, the password changed, the account deleted),
+//!   [`passkeys`] (signing in with a passkey, WebAuthn);
 //! - [`audit`]: security events into the audit log.
 
 pub(crate) mod audit;
@@ -19,6 +20,7 @@ pub(crate) mod forms;
 pub(crate) mod in_person;
 mod overview;
 mod own_data;
+pub(crate) mod passkeys;
 mod register;
 mod reset;
 mod second_factor;
@@ -143,6 +145,26 @@ pub(crate) fn routes(routes: Routes) -> Routes {
         .signed_in(
             "/account/security/totp/remove",
             axum::routing::post(second_factor::remove),
+        )
+        .signed_in(
+            "/account/security/passkeys",
+            axum::routing::post(passkeys::start),
+        )
+        .signed_in(
+            "/account/security/passkeys/finish",
+            axum::routing::post(passkeys::finish_adding),
+        )
+        .signed_in(
+            "/account/security/passkeys/{id}/remove",
+            axum::routing::post(passkeys::remove),
+        )
+        .public(
+            "/account/sign-in/passkey",
+            axum::routing::post(passkeys::sign_in_start),
+        )
+        .public(
+            "/account/sign-in/passkey/finish",
+            axum::routing::post(passkeys::sign_in_finish),
         )
         .signed_in("/account/level/eid", axum::routing::post(eid::start))
         .signed_in(

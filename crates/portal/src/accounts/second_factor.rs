@@ -24,6 +24,7 @@ use rathaus_web::{Chrome, PageError};
 
 use super::forms::{ClientIp, FormErrors, PostedForm, respond, wait_text};
 use super::in_person::{Qr, qr};
+use super::passkeys::PasskeySection;
 use super::session::page_store_error;
 use super::totp::{EnteredCode, RECOVERY_CODES, RecoveryCode, TotpCode, TotpSecret};
 use super::{AuthUser, audit, csrf, hash_failure, see_other};
@@ -229,16 +230,33 @@ struct SecurityPage<'a> {
     notice: Option<String>,
     alert: Option<String>,
     errors: &'a FormErrors,
+    passkeys: Option<PasskeySection>,
 }
 
-struct Shown {
-    status: StatusCode,
-    notice: Option<String>,
-    alert: Option<String>,
-    errors: FormErrors,
+/// What the security page shows besides the account's factors.
+pub(super) struct Shown {
+    pub status: StatusCode,
+    pub notice: Option<String>,
+    pub alert: Option<String>,
+    pub errors: FormErrors,
+    /// The passkey name entered, shown again after an error.
+    pub passkey_name: String,
 }
 
-async fn show_security(
+impl Default for Shown {
+    fn default() -> Self {
+        Self {
+            status: StatusCode::OK,
+            notice: None,
+            alert: None,
+            errors: FormErrors::default(),
+            passkey_name: String::new(),
+        }
+    }
+}
+
+/// The security page: the authenticator app and the passkeys.
+pub(super) async fn show_security(
     state: &PortalState,
     page: &Page,
     user: &AuthUser,
@@ -246,6 +264,10 @@ async fn show_security(
 ) -> Response {
     let factor = match confirmed_factor(state, user.account.id).await {
         Ok(factor) => factor,
+        Err(e) => return page_store_error(page, &e),
+    };
+    let passkeys = match super::passkeys::section(state, page, user, shown.passkey_name).await {
+        Ok(section) => section,
         Err(e) => return page_store_error(page, &e),
     };
     let a = page.t.account;
@@ -265,6 +287,7 @@ async fn show_security(
             notice: shown.notice,
             alert: shown.alert,
             errors: &shown.errors,
+            passkeys,
         },
         [],
     )
@@ -279,8 +302,13 @@ pub async fn security(
 ) -> Response {
     let params = Params::parse(query.as_deref());
     let a = page.t.account;
+    let p = super::passkeys::texts(page.chrome.lang);
     let notice = if params.get("removed").is_some() {
         Some(a.tf_removed.to_owned())
+    } else if params.get("passkey") == Some("added") {
+        Some(p.added.to_owned())
+    } else if params.get("passkey") == Some("removed") {
+        Some(p.removed.to_owned())
     } else if params.get("recovered").is_some() {
         match confirmed_factor(&state, user.account.id).await {
             Ok(factor) => Some(a.tf_recovery_used.replace(
@@ -297,10 +325,8 @@ pub async fn security(
         &page,
         &user,
         Shown {
-            status: StatusCode::OK,
             notice,
-            alert: None,
-            errors: FormErrors::default(),
+            ..Shown::default()
         },
     )
     .await
@@ -482,9 +508,9 @@ pub async fn remove(
     let account = user.account.id;
     let refuse = |status, errors, alert| Shown {
         status,
-        notice: None,
         alert,
         errors,
+        ..Shown::default()
     };
     let mut errors = FormErrors::default();
     let attempt = PasswordAttempt::parse(form.get("password"))

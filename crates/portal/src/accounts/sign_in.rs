@@ -45,6 +45,8 @@ struct SignInPage<'a> {
     notice: Option<&'a str>,
     alert: Option<String>,
     errors: &'a FormErrors,
+    /// The passkey button's texts, when the portal offers passkeys.
+    passkeys: Option<&'static super::passkeys::PasskeyTexts>,
 }
 
 struct Shown<'a> {
@@ -74,13 +76,40 @@ fn show(state: &PortalState, page: &Page, headers: &HeaderMap, shown: Shown<'_>)
             notice: shown.notice,
             alert: shown.alert,
             errors: &shown.errors,
+            passkeys: state
+                .passkeys
+                .is_some()
+                .then(|| super::passkeys::texts(page.chrome.lang)),
         },
         [token.set_cookie],
     )
 }
 
+/// The sign-in form with an alert and no field errors (a refused passkey, say).
+pub(super) fn show_with_alert(
+    state: &PortalState,
+    page: &Page,
+    headers: &HeaderMap,
+    status: StatusCode,
+    alert: String,
+) -> Response {
+    show(
+        state,
+        page,
+        headers,
+        Shown {
+            status,
+            email: "",
+            next: "/account",
+            notice: None,
+            alert: Some(alert),
+            errors: FormErrors::default(),
+        },
+    )
+}
+
 /// Where to go after signing in: a path on this site, never another site (`//evil`).
-fn safe_next(raw: &str) -> &str {
+pub(super) fn safe_next(raw: &str) -> &str {
     let local = raw.starts_with('/')
         && !raw.starts_with("//")
         && raw.len() <= 512
@@ -139,7 +168,7 @@ fn keys(email: &Email, client: &str) -> [(String, ThrottleRule); 2] {
     ]
 }
 
-async fn throttle(
+pub(super) async fn throttle(
     state: &PortalState,
     keys: &[(String, ThrottleRule)],
 ) -> Result<Throttle, StoreError> {
@@ -314,7 +343,7 @@ pub async fn submit(
 }
 
 /// Starts the session of a completed sign-in (a new id, A8) and sends the person on.
-async fn finish(
+pub(super) async fn finish(
     state: &PortalState,
     page: &Page,
     headers: &HeaderMap,

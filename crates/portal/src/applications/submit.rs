@@ -22,6 +22,7 @@ use crate::accounts::session::page_store_error;
 use crate::accounts::{AuthUser, csrf, see_other};
 use crate::form_texts::FormTexts;
 use crate::state::{Page, PortalState};
+use crate::texts::date_time as when;
 
 /// How long the receipt with the answers is kept for download (R4).
 const RECEIPT_HOURS: i64 = 24;
@@ -617,13 +618,6 @@ fn build_receipt(
             .map(|file| format!("{} ({})", file.name, super::view::human_size(file.size)))
             .collect(),
         footer: f.receipt_footer.to_owned(),
-    }
-}
-
-fn when(at: DateTime<Utc>, lang: Lang) -> String {
-    match lang {
-        Lang::De => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
-        Lang::En => at.format("%-d %B %Y, %H:%M UTC").to_string(),
     }
 }
 

@@ -13,7 +13,6 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use chrono::{DateTime, Utc};
 use http::{HeaderValue, StatusCode, header};
 use rathaus_domain::Lang;
 use rathaus_forms::definition::FileType;
@@ -32,26 +31,13 @@ use crate::accounts::forms::respond;
 use crate::accounts::session::page_store_error;
 use crate::accounts::{AuthUser, csrf, see_other};
 use crate::state::{Page, PortalState};
+use crate::texts::{date_time as when, day};
 
 /// Pixels of an attached image.
 const MAX_PIXELS: u64 = 40_000_000;
 /// Text fields of the reply form (csrf, text); more is refused (V2).
 const MAX_FIELDS: usize = 4;
 const ACCEPTED: [FileType; 3] = [FileType::Pdf, FileType::Png, FileType::Jpeg];
-
-fn when(at: DateTime<Utc>, lang: Lang) -> String {
-    match lang {
-        Lang::De => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
-        Lang::En => at.format("%-d %b %Y, %H:%M UTC").to_string(),
-    }
-}
-
-fn day(at: DateTime<Utc>, lang: Lang) -> String {
-    match lang {
-        Lang::De => at.format("%d.%m.%Y").to_string(),
-        Lang::En => at.format("%-d %b %Y").to_string(),
-    }
-}
 
 fn not_found(page: &Page) -> Response {
     PageError::new(PageProblem::NotFound, page.chrome.clone()).into_response()

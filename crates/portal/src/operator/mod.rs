@@ -17,7 +17,6 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Utc};
 use http::StatusCode;
 use http::request::Parts;
 use rathaus_domain::{AuditEvent, Email, Lang};
@@ -29,6 +28,7 @@ use crate::accounts::session::page_store_error;
 use crate::accounts::{AuthUser, audit, csrf, see_other};
 use crate::routes::Routes;
 use crate::state::{Page, PortalState};
+use crate::texts::date_time as when;
 use texts::{OperatorTexts, texts};
 
 /// Entries listed per table; the counts above them are complete.
@@ -89,13 +89,6 @@ impl FromRequestParts<PortalState> for OperatorUser {
 /// The account page's link to the status page.
 pub(crate) fn link_label(lang: Lang) -> &'static str {
     texts(lang).title
-}
-
-fn when(at: DateTime<Utc>, lang: Lang) -> String {
-    match lang {
-        Lang::De => at.format("%d.%m.%Y, %H:%M UTC").to_string(),
-        Lang::En => at.format("%-d %b %Y, %H:%M UTC").to_string(),
-    }
 }
 
 #[derive(Debug)]

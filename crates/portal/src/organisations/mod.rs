@@ -17,11 +17,11 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use http::StatusCode;
 use rathaus_auth::SecretToken;
 use rathaus_domain::{
-    AccountId, AuditEvent, Email, Lang, OrganisationId, OrganisationName, OrganisationNameError,
+    AccountId, AuditEvent, Email, OrganisationId, OrganisationName, OrganisationNameError,
     OrganisationRole,
 };
 use rathaus_store::organisations::{Acceptance, MemberChange, Membership, NewInvitation};
@@ -35,6 +35,7 @@ use crate::mail::{MailKind, compose};
 use crate::params::Params;
 use crate::routes::Routes;
 use crate::state::{Page, PortalState};
+use crate::texts::day as when;
 pub(crate) use texts::{OrganisationTexts, texts};
 
 /// How long an invitation link is valid.
@@ -59,13 +60,6 @@ pub(crate) fn routes(routes: Routes) -> Routes {
         )
         .signed_in("/account/organisations/{id}/leave", post(leave))
         .signed_in("/account/invitation", get(invitation).post(accept))
-}
-
-fn when(at: DateTime<Utc>, lang: Lang) -> String {
-    match lang {
-        Lang::De => at.format("%d.%m.%Y").to_string(),
-        Lang::En => at.format("%-d %b %Y").to_string(),
-    }
 }
 
 fn not_found(page: &Page) -> Response {

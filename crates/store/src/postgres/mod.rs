@@ -46,6 +46,16 @@ mod organisations {
     crate::organisations::organisation_queries!(sqlx::PgPool, account, organisation, uuid);
 }
 
+mod passkeys {
+    fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    fn passkey(id: &rathaus_domain::PasskeyId) -> uuid::Uuid {
+        id.as_uuid()
+    }
+    crate::passkeys::passkey_queries!(sqlx::PgPool, account, passkey);
+}
+
 mod email_change {
     fn account(id: &rathaus_domain::AccountId) -> uuid::Uuid {
         id.as_uuid()

@@ -48,6 +48,16 @@ mod organisations {
     crate::organisations::organisation_queries!(sqlx::SqlitePool, account, organisation, uuid);
 }
 
+mod passkeys {
+    fn account(id: &rathaus_domain::AccountId) -> String {
+        id.to_string()
+    }
+    fn passkey(id: &rathaus_domain::PasskeyId) -> String {
+        id.to_string()
+    }
+    crate::passkeys::passkey_queries!(sqlx::SqlitePool, account, passkey);
+}
+
 mod email_change {
     fn account(id: &rathaus_domain::AccountId) -> String {
         id.to_string()

@@ -136,6 +136,20 @@ async fn collect(state: &PortalState, user: &AuthUser) -> Result<Value, StoreErr
         })
     });
 
+    // By name and dates: the public key and the credential id are nothing a person can read.
+    let passkeys: Vec<Value> = store
+        .passkeys_of(id)
+        .await?
+        .into_iter()
+        .map(|p| {
+            json!({
+                "name": p.name.as_str(),
+                "created_at": rfc3339(p.created_at),
+                "last_used_at": p.last_used_at.map(rfc3339),
+            })
+        })
+        .collect();
+
     let verified_attributes: Vec<Value> = store
         .verified_attributes(id, user.session.id)
         .await?
@@ -247,6 +261,7 @@ async fn collect(state: &PortalState, user: &AuthUser) -> Result<Value, StoreErr
         "sessions": sessions,
         "email_links": email_links,
         "second_factor": second_factor,
+        "passkeys": passkeys,
         "verified_attributes": verified_attributes,
         "drafts": drafts,
         "applications": applications,
@@ -430,6 +445,21 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
                 ]]
             })
             .unwrap_or_default(),
+    });
+    out.push(Section {
+        title: d.passkeys,
+        hint: None,
+        columns: vec![d.name, d.created, d.last_used],
+        rows: list(data, "passkeys")
+            .iter()
+            .map(|p| {
+                vec![
+                    text(p, "name"),
+                    time(p, "created_at"),
+                    time(p, "last_used_at"),
+                ]
+            })
+            .collect(),
     });
     let mut attributes = Vec::new();
     for set in list(data, "verified_attributes") {
