@@ -23,6 +23,7 @@ await import('./suites/pages.js');
 await import('./suites/journeys.js');
 await import('./suites/applications.js');
 await import('./suites/eid.js');
+await import('./suites/passkeys.js');
 await import('./suites/counter_mailbox.js');
 await import('./suites/operator.js');
 await import('./suites/keyboard.js');
