@@ -53,13 +53,23 @@ export async function startDogRegistration(page, portal) {
   assert.match(await page.locator('h1').innerText(), /\S/);
 }
 
-/** Fills in one step, checks it with axe, and goes on (`Weiter`). */
+/**
+ * Fills in one step, checks it with axe, and goes on (`Weiter`). A value is typed, ticked (radio
+ * buttons, check boxes), chosen (a select) or, for a file field, a list of
+ * `{name, mimeType, buffer}` to upload.
+ */
 export async function submitStep(page, fields, what) {
   for (const [name, value] of Object.entries(fields)) {
     const input = page.locator(`[name="${name}"]`);
+    assert.ok((await input.count()) > 0, `${what}: a field named ${name}`);
+    const tag = await input.first().evaluate((el) => el.tagName.toLowerCase());
     const type = await input.first().getAttribute('type');
     if (type === 'radio' || type === 'checkbox') {
       await page.locator(`[name="${name}"][value="${value}"]`).check();
+    } else if (type === 'file') {
+      await input.setInputFiles(value);
+    } else if (tag === 'select') {
+      await input.selectOption(value);
     } else {
       await input.fill(value);
     }
