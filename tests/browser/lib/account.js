@@ -7,19 +7,28 @@ import path from 'node:path';
 
 export const PASSWORD = 'Ein langer Satz als Passwort';
 
-/** The confirmation link of the newest confirm mail to `email`, decoded from quoted-printable. */
-export function confirmLink(dataDir, email) {
+/**
+ * The link to `linkPath?token=…` in the newest `…-<kind>.eml` mail to `email` in the demo's mail
+ * folder, decoded from quoted-printable.
+ */
+export function mailLink(dataDir, kind, email, linkPath) {
   const dir = path.join(dataDir, 'mail');
-  const files = readdirSync(dir).filter((f) => f.endsWith('-confirm.eml')).sort().reverse();
+  const files = readdirSync(dir).filter((f) => f.endsWith(`-${kind}.eml`)).sort().reverse();
+  const pattern = new RegExp(`(https?:\\/\\/[^\\s"<>]+${linkPath.replace(/\//g, '\\/')}\\?token=[A-Za-z0-9_-]+)`);
   for (const file of files) {
     const raw = readFileSync(path.join(dir, file), 'utf8')
       .replace(/=\r?\n/g, '')
       .replace(/=3D/g, '=');
     if (!raw.includes(email)) continue;
-    const m = /(https?:\/\/[^\s"<>]+\/account\/confirm\?token=[A-Za-z0-9_-]+)/.exec(raw);
+    const m = pattern.exec(raw);
     if (m) return m[1];
   }
-  throw new Error(`no confirmation mail to ${email} yet`);
+  throw new Error(`no ${kind} mail to ${email} yet`);
+}
+
+/** The confirmation link of the newest confirm mail to `email`. */
+export function confirmLink(dataDir, email) {
+  return mailLink(dataDir, 'confirm', email, '/account/confirm');
 }
 
 /** Registers `email` and confirms it; mails are written in the background, so this waits up to 10 s. */
