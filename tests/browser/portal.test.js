@@ -27,7 +27,6 @@ await import('./suites/passkeys.js');
 await import('./suites/counter_mailbox.js');
 await import('./suites/residence.js');
 await import('./suites/organisations.js');
-await import('./suites/session_timeout.js');
 await import('./suites/operator.js');
 await import('./suites/keyboard.js');
 await import('./suites/reflow.js');

@@ -104,6 +104,16 @@ describe('idle logout warning', { timeout: 60_000 }, () => {
       // (only the browser's clock moved here, so the server still knows the session and sends
       // the page on to the account; the request to sign-in is what shows the page gave up).
       await Promise.all([page.waitForRequest(/\/account\/sign-in/), page.clock.fastForward('30:01')]);
+      await page.waitForLoadState('load');
+
+      // Signing out ends the session on the server: the account page asks to sign in again,
+      // and a page without a session has no warning.
+      await page.goto(`${portal}/account`);
+      await Promise.all([page.waitForURL(/\/account\/signed-out/), page.locator('form[action="/account/sign-out"] button').click()]);
+      assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Sie sind abgemeldet');
+      await page.goto(`${portal}/account`);
+      assert.match(page.url(), /\/account\/sign-in/, 'signed out');
+      assert.equal(await page.locator('#session-warning').count(), 0);
     } catch (err) {
       const shot = await saveFailureScreenshot(page, 'idle-warning');
       err.message += `\nat ${page.url()}\nscreenshot: ${shot}`;
