@@ -28,7 +28,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
 use http::{HeaderMap, StatusCode};
-use rathaus_auth::passkeys::{PasskeyError, PasskeyRelyingParty};
+use rathaus_auth::passkeys::PasskeyError;
 use rathaus_auth::{SecretToken, Throttle, ThrottleRule, Verification, tokens};
 use rathaus_domain::{AuditEvent, PasskeyId, PasskeyName, PasskeyNameError, PasswordAttempt};
 use rathaus_store::{CeremonyPurpose, NewPasskey, PasskeyCeremonyRecord, StoreError};
@@ -128,16 +128,10 @@ impl CeremonyError {
     }
 }
 
-/// Whether this portal offers passkeys; 404 for their routes when it does not (a public URL
-/// without a domain name).
-fn relying_party<'s>(
-    state: &'s PortalState,
-    page: &Page,
-) -> Result<&'s PasskeyRelyingParty, Response> {
-    state
-        .passkeys
-        .as_deref()
-        .ok_or_else(|| PageError::new(PageProblem::NotFound, page.chrome.clone()).into_response())
+/// 404 for the passkey routes of a portal that offers no passkeys (a public URL without a
+/// domain name).
+fn not_offered(page: &Page) -> Response {
+    PageError::new(PageProblem::NotFound, page.chrome.clone()).into_response()
 }
 
 /// The page between the two requests of a ceremony.
@@ -261,9 +255,8 @@ pub async fn start(
     if !csrf::verify_session(&user, form.get(csrf::FIELD)) {
         return csrf::forbidden(&page);
     }
-    let rp = match relying_party(&state, &page) {
-        Ok(rp) => rp,
-        Err(response) => return response,
+    let Some(rp) = state.passkeys.as_deref() else {
+        return not_offered(&page);
     };
     let a = page.t.account;
     let p = texts(page.chrome.lang);
@@ -367,9 +360,8 @@ pub async fn finish_adding(
     if !csrf::verify_session(&user, form.get(csrf::FIELD)) {
         return csrf::forbidden(&page);
     }
-    let rp = match relying_party(&state, &page) {
-        Ok(rp) => rp,
-        Err(response) => return response,
+    let Some(rp) = state.passkeys.as_deref() else {
+        return not_offered(&page);
     };
     let p = texts(page.chrome.lang);
     let refuse = |status, alert: &str| Shown {
@@ -481,9 +473,8 @@ pub async fn sign_in_start(
     if !csrf::verify_anon(&state, &headers, form.get(csrf::FIELD)) {
         return csrf::forbidden(&page);
     }
-    let rp = match relying_party(&state, &page) {
-        Ok(rp) => rp,
-        Err(response) => return response,
+    let Some(rp) = state.passkeys.as_deref() else {
+        return not_offered(&page);
     };
     let ceremony = match rp.start_sign_in() {
         Ok(ceremony) => ceremony,
@@ -552,9 +543,8 @@ pub async fn sign_in_finish(
     if !csrf::verify_anon(&state, &headers, form.get(csrf::FIELD)) {
         return csrf::forbidden(&page);
     }
-    let rp = match relying_party(&state, &page) {
-        Ok(rp) => rp,
-        Err(response) => return response,
+    let Some(rp) = state.passkeys.as_deref() else {
+        return not_offered(&page);
     };
     let a = page.t.account;
     let p = texts(page.chrome.lang);
