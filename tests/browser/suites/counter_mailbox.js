@@ -7,13 +7,14 @@
 // Every page on the way is checked with axe (WCAG 2.1 A/AA); the Postfach also in English.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 import { expectAccessible, until } from '../lib/accessible.js';
 import { createAccount, signIn } from '../lib/account.js';
 import { clerkEmail, signInClerk } from '../lib/back_office.js';
-import { newContext, saveFailureScreenshot, withLang } from '../lib/browser.js';
+import { withLang } from '../lib/browser.js';
 import { answerDogRegistration, startDogRegistration, submitApplication } from '../lib/dog.js';
 import { env } from '../lib/env.js';
+import { parties } from '../lib/parties.js';
 
 const EMAIL = `theke-${Date.now()}@example.org`;
 const COUNTER_NODE = 'kundenzentren';
@@ -33,53 +34,19 @@ async function mainText(page, url) {
 }
 
 describe('counter identification and mailbox', { timeout: 120_000 }, () => {
-  let citizenContext;
-  let clerkContext;
-  let citizen;
-  let clerk;
+  const { pages, step } = parties('counter-mailbox', ['citizen', 'clerk']);
   let portal;
-  let failed = false;
   const journey = {};
 
-  before(async () => {
+  before(() => {
     portal = env.demo.portal;
     for (const node of [COUNTER_NODE, CASE_NODE]) {
       assert.ok(env.demo.nodes[node], `the demo prints the node ${node}: ${JSON.stringify(env.demo.nodes)}`);
     }
-    citizenContext = await newContext(env.browser, 'de', { javaScriptEnabled: false });
-    clerkContext = await newContext(env.browser, 'de', { javaScriptEnabled: false });
-    citizen = await citizenContext.newPage();
-    clerk = await clerkContext.newPage();
-    citizen.setDefaultTimeout(15_000);
-    clerk.setDefaultTimeout(15_000);
   });
-  after(async () => {
-    await citizenContext?.close();
-    await clerkContext?.close();
-  });
-
-  /** One step of the journey: skipped after an earlier failure; screenshots of both pages on failure. */
-  function step(name, fn) {
-    it(name, async (t) => {
-      if (failed) {
-        t.skip('an earlier step failed');
-        return;
-      }
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        const shots = [
-          await saveFailureScreenshot(citizen, `counter-mailbox-${name}-citizen`),
-          await saveFailureScreenshot(clerk, `counter-mailbox-${name}-clerk`),
-        ];
-        err.message += `\ncitizen at ${citizen.url()}, clerk at ${clerk.url()}\nscreenshots: ${shots.join(', ')}`;
-        throw err;
-      }
-    });
-  }
 
   step('the citizen asks for an identification code', async () => {
+    const { citizen, clerk } = pages;
     await createAccount(citizen, portal, env.demo.dataDir, EMAIL);
     await signIn(citizen, portal, EMAIL);
     await citizen.goto(`${portal}/account/level`);
@@ -96,6 +63,7 @@ describe('counter identification and mailbox', { timeout: 120_000 }, () => {
   });
 
   step('a clerk confirms the identity at the counter', async () => {
+    const { citizen, clerk } = pages;
     const node = env.demo.nodes[COUNTER_NODE];
     await signInClerk(clerk, node, COUNTER_CLERK, '/back-office/counter');
     await expectAccessible(clerk, 'counter page');
@@ -120,6 +88,7 @@ describe('counter identification and mailbox', { timeout: 120_000 }, () => {
   });
 
   step('the citizen signs in again at level substantial and submits the dog registration', async () => {
+    const { citizen, clerk } = pages;
     // A level change ends the session.
     await citizen.goto(`${portal}/account`);
     assert.match(citizen.url(), /\/account\/sign-in/, `signed out by the level change: ${citizen.url()}`);
@@ -140,6 +109,7 @@ describe('counter identification and mailbox', { timeout: 120_000 }, () => {
   });
 
   step('the clerk opens the case and sends a decision', async () => {
+    const { citizen, clerk } = pages;
     const node = env.demo.nodes[CASE_NODE];
     await signInClerk(clerk, node, CASE_CLERK);
     // The application travels to the node in the background.
@@ -164,6 +134,7 @@ describe('counter identification and mailbox', { timeout: 120_000 }, () => {
   });
 
   step('the citizen reads the decision in the Postfach, downloads its PDF and replies', async () => {
+    const { citizen, clerk } = pages;
     // The node sends the message to the portal in the background.
     const list = await until('the decision in the Postfach', async () => {
       const text = await mainText(citizen, `${portal}/account/mailbox`);
@@ -178,7 +149,7 @@ describe('counter identification and mailbox', { timeout: 120_000 }, () => {
 
     const hrefs = await citizen.locator('main a[href*="/files/"]').evaluateAll((links) => links.map((a) => a.href));
     assert.ok(hrefs.length >= 1, 'the decision is attached');
-    const pdf = await citizenContext.request.get(hrefs[0]);
+    const pdf = await citizen.context().request.get(hrefs[0]);
     assert.equal(pdf.status(), 200);
     assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-', 'the decision is a PDF');
 
@@ -189,6 +160,7 @@ describe('counter identification and mailbox', { timeout: 120_000 }, () => {
   });
 
   step('the reply reaches the case page', async () => {
+    const { citizen, clerk } = pages;
     // Through the portal's delivery outbox to the node.
     await until('the reply on the case page', async () => {
       await clerk.goto(journey.caseUrl);
@@ -198,6 +170,7 @@ describe('counter identification and mailbox', { timeout: 120_000 }, () => {
   });
 
   step('the Postfach and the message in English', async () => {
+    const { citizen, clerk } = pages;
     for (const [url, heading] of [
       [`${portal}${withLang('/account/mailbox', 'en')}`, 'Mailbox'],
       [withLang(journey.messageUrl, 'en'), 'Decision'],

@@ -5,11 +5,12 @@
 // list also in English.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe } from 'node:test';
 import { expectAccessible, until } from '../lib/accessible.js';
 import { createAccount, mailLink, signIn } from '../lib/account.js';
-import { newContext, saveFailureScreenshot, withLang } from '../lib/browser.js';
+import { withLang } from '../lib/browser.js';
 import { env } from '../lib/env.js';
+import { parties } from '../lib/parties.js';
 
 const STAMP = Date.now();
 const ANNA = `anna-${STAMP}@example.org`;
@@ -17,47 +18,11 @@ const BOB = `bob-${STAMP}@example.org`;
 const ORGANISATION = `Bäckerei Müller GmbH ${STAMP}`;
 
 describe('business accounts: create, invite, join, hand over, leave', { timeout: 120_000 }, () => {
-  let annaContext;
-  let bobContext;
-  let anna;
-  let bob;
-  let failed = false;
+  const { pages, step } = parties('organisations', ['anna', 'bob']);
   const journey = {};
 
-  before(async () => {
-    annaContext = await newContext(env.browser, 'de', { javaScriptEnabled: false });
-    bobContext = await newContext(env.browser, 'de', { javaScriptEnabled: false });
-    anna = await annaContext.newPage();
-    bob = await bobContext.newPage();
-    anna.setDefaultTimeout(15_000);
-    bob.setDefaultTimeout(15_000);
-  });
-  after(async () => {
-    await annaContext?.close();
-    await bobContext?.close();
-  });
-
-  function step(name, fn) {
-    it(name, async (t) => {
-      if (failed) {
-        t.skip('an earlier step failed');
-        return;
-      }
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        const shots = [
-          await saveFailureScreenshot(anna, `organisations-${name}-anna`),
-          await saveFailureScreenshot(bob, `organisations-${name}-bob`),
-        ];
-        err.message += `\nanna at ${anna.url()}, bob at ${bob.url()}\nscreenshots: ${shots.join(', ')}`;
-        throw err;
-      }
-    });
-  }
-
   step('Anna creates the organisation and invites Bob', async () => {
+    const { anna, bob } = pages;
     const portal = env.demo.portal;
     await createAccount(anna, portal, env.demo.dataDir, ANNA);
     await signIn(anna, portal, ANNA);
@@ -82,6 +47,7 @@ describe('business accounts: create, invite, join, hand over, leave', { timeout:
   });
 
   step('Bob joins through the link in the mail', async () => {
+    const { anna, bob } = pages;
     const portal = env.demo.portal;
     await createAccount(bob, portal, env.demo.dataDir, BOB);
     await signIn(bob, portal, BOB);
@@ -104,6 +70,7 @@ describe('business accounts: create, invite, join, hand over, leave', { timeout:
   });
 
   step('Anna makes Bob an owner and leaves; the organisation keeps its owner', async () => {
+    const { anna, bob } = pages;
     await anna.goto(journey.organisation);
     await Promise.all([
       anna.waitForLoadState('load'),

@@ -6,13 +6,13 @@
 // in the Postfach. Every page on the way is checked with axe (WCAG 2.1 A/AA).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe } from 'node:test';
 import { expectAccessible, until } from '../lib/accessible.js';
 import { createAccount, signIn } from '../lib/account.js';
 import { clerkEmail, signInClerk } from '../lib/back_office.js';
-import { newContext, saveFailureScreenshot } from '../lib/browser.js';
 import { submitApplication, submitStep } from '../lib/dog.js';
 import { env } from '../lib/env.js';
+import { parties } from '../lib/parties.js';
 import { RESIDENCE_REGISTRATION } from '../lib/pages.js';
 
 const EMAIL = `umzug-${Date.now()}@example.org`;
@@ -83,49 +83,15 @@ const STEPS = [
 ];
 
 describe('residence registration with an upload, from eID to the decision', { timeout: 180_000 }, () => {
-  let citizenContext;
-  let clerkContext;
-  let citizen;
-  let clerk;
-  let failed = false;
+  const { pages, step } = parties('residence', ['citizen', 'clerk']);
   const journey = {};
 
-  before(async () => {
+  before(() => {
     assert.ok(env.demo.nodes[NODE], `the demo prints the node ${NODE}`);
-    citizenContext = await newContext(env.browser, 'de', { javaScriptEnabled: false });
-    clerkContext = await newContext(env.browser, 'de', { javaScriptEnabled: false });
-    citizen = await citizenContext.newPage();
-    clerk = await clerkContext.newPage();
-    citizen.setDefaultTimeout(15_000);
-    clerk.setDefaultTimeout(15_000);
   });
-  after(async () => {
-    await citizenContext?.close();
-    await clerkContext?.close();
-  });
-
-  /** One step of the journey: skipped after an earlier failure; screenshots of both pages on failure. */
-  function step(name, fn) {
-    it(name, async (t) => {
-      if (failed) {
-        t.skip('an earlier step failed');
-        return;
-      }
-      try {
-        await fn();
-      } catch (err) {
-        failed = true;
-        const shots = [
-          await saveFailureScreenshot(citizen, `residence-${name}-citizen`),
-          await saveFailureScreenshot(clerk, `residence-${name}-clerk`),
-        ];
-        err.message += `\ncitizen at ${citizen.url()}, clerk at ${clerk.url()}\nscreenshots: ${shots.join(', ')}`;
-        throw err;
-      }
-    });
-  }
 
   step('the citizen raises the level with the eID and reaches the form', async () => {
+    const { citizen, clerk } = pages;
     const portal = env.demo.portal;
     await createAccount(citizen, portal, env.demo.dataDir, EMAIL);
     await signIn(citizen, portal, EMAIL);
@@ -143,6 +109,7 @@ describe('residence registration with an upload, from eID to the decision', { ti
   });
 
   step('the citizen fills in every step, uploads the confirmation and submits', async () => {
+    const { citizen, clerk } = pages;
     for (const s of STEPS) {
       assert.match(citizen.url(), s.at, `at the ${s.name} step: ${citizen.url()}`);
       await submitStep(citizen, s.fields, `${s.name} step`);
@@ -158,6 +125,7 @@ describe('residence registration with an upload, from eID to the decision', { ti
   });
 
   step('the registration office opens the case with the upload and sends a decision', async () => {
+    const { citizen, clerk } = pages;
     const node = env.demo.nodes[NODE];
     await signInClerk(clerk, node, CLERK);
     await until(`${journey.reference} in the inbox`, async () => {
@@ -169,7 +137,7 @@ describe('residence registration with an upload, from eID to the decision', { ti
     assert.ok(text.includes('Ottenser Hauptstraße') && text.includes(UPLOAD), 'the case shows the answers and the upload');
     const files = await clerk.locator(`main a:has-text("${UPLOAD}")`).evaluateAll((links) => links.map((a) => a.href));
     assert.ok(files.length >= 1, 'the upload is linked on the case page');
-    const file = await clerkContext.request.get(files[0]);
+    const file = await clerk.context().request.get(files[0]);
     assert.equal(file.status(), 200);
     assert.equal((await file.body()).subarray(0, 5).toString(), '%PDF-', 'the uploaded PDF, decrypted at the node');
     await expectAccessible(clerk, 'case page');
@@ -183,6 +151,7 @@ describe('residence registration with an upload, from eID to the decision', { ti
   });
 
   step('the citizen reads the decision in the Postfach', async () => {
+    const { citizen, clerk } = pages;
     const portal = env.demo.portal;
     await until('the decision in the Postfach', async () => {
       await citizen.goto(`${portal}/account/mailbox`);
