@@ -263,3 +263,18 @@ pub(crate) fn day(at: chrono::DateTime<chrono::Utc>, lang: Lang) -> String {
         Lang::En => at.format("%-d %b %Y").to_string(),
     }
 }
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn dates_are_written_as_each_language_writes_them() {
+        let at = chrono::Utc.with_ymd_and_hms(2026, 3, 7, 9, 5, 0).unwrap();
+        assert_eq!(date_time(at, Lang::De), "07.03.2026, 09:05 UTC");
+        assert_eq!(date_time(at, Lang::En), "7 Mar 2026, 09:05 UTC");
+        assert_eq!(day(at, Lang::De), "07.03.2026");
+        assert_eq!(day(at, Lang::En), "7 Mar 2026");
+    }
+}

@@ -18,10 +18,7 @@ use super::sign_in::signed_out_redirect;
 use super::{AuthUser, audit, csrf, see_other};
 use crate::account_texts::AccountTexts;
 use crate::state::{Page, PortalState};
-
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
+use crate::texts::date_time;
 
 #[derive(Template)]
 #[template(path = "portal/account/overview.html")]
@@ -102,15 +99,17 @@ pub async fn sessions(State(state): State<PortalState>, page: Page, user: AuthUs
         Ok(sessions) => sessions,
         Err(e) => return page_store_error(&page, &e),
     };
+    let lang = page.chrome.lang;
     let rows = sessions
         .into_iter()
         .map(|s| SessionRow {
             id: s.id.to_string(),
-            started: when(s.created_at),
-            last_seen: when(s.last_seen_at),
-            ends: when(
+            started: date_time(s.created_at, lang),
+            last_seen: date_time(s.last_seen_at, lang),
+            ends: date_time(
                 s.expires_at
                     .min(s.last_seen_at + state.accounts.settings.session_idle),
+                lang,
             ),
             current: s.id == user.session.id,
         })

@@ -55,10 +55,6 @@ pub(crate) fn routes(routes: Routes) -> Routes {
         )
 }
 
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 fn rfc3339(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -339,12 +335,13 @@ fn text(value: &Value, key: &str) -> String {
     }
 }
 
-fn time(value: &Value, key: &str) -> String {
+/// A moment of the export, as the page's language writes it.
+fn time(value: &Value, key: &str, lang: rathaus_domain::Lang) -> String {
     value
         .get(key)
         .and_then(Value::as_str)
         .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| when(t.with_timezone(&Utc)))
+        .map(|t| crate::texts::date_time(t.with_timezone(&Utc), lang))
         .unwrap_or_default()
 }
 
@@ -396,8 +393,8 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
         rows: vec![vec![
             text(account, "email"),
             level,
-            time(account, "created_at"),
-            time(account, "email_confirmed_at"),
+            time(account, "created_at", lang),
+            time(account, "email_confirmed_at", lang),
         ]],
     }];
     out.push(Section {
@@ -408,9 +405,9 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
             .iter()
             .map(|s| {
                 vec![
-                    time(s, "created_at"),
-                    time(s, "last_seen_at"),
-                    time(s, "expires_at"),
+                    time(s, "created_at", lang),
+                    time(s, "last_seen_at", lang),
+                    time(s, "expires_at", lang),
                 ]
             })
             .collect(),
@@ -426,7 +423,11 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
                     Some(address) => format!("{} → {address}", text(l, "purpose")),
                     None => text(l, "purpose"),
                 };
-                vec![purpose, time(l, "created_at"), time(l, "expires_at")]
+                vec![
+                    purpose,
+                    time(l, "created_at", lang),
+                    time(l, "expires_at", lang),
+                ]
             })
             .collect(),
     });
@@ -439,8 +440,8 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
             .filter(|f| !f.is_null())
             .map(|f| {
                 vec![vec![
-                    time(f, "created_at"),
-                    time(f, "confirmed_at"),
+                    time(f, "created_at", lang),
+                    time(f, "confirmed_at", lang),
                     text(f, "recovery_codes_left"),
                 ]]
             })
@@ -455,8 +456,8 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
             .map(|p| {
                 vec![
                     text(p, "name"),
-                    time(p, "created_at"),
-                    time(p, "last_used_at"),
+                    time(p, "created_at", lang),
+                    time(p, "last_used_at", lang),
                 ]
             })
             .collect(),
@@ -489,9 +490,9 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
             .map(|x| {
                 vec![
                     text(x, "service_key"),
-                    time(x, "created_at"),
-                    time(x, "updated_at"),
-                    time(x, "expires_at"),
+                    time(x, "created_at", lang),
+                    time(x, "updated_at", lang),
+                    time(x, "expires_at", lang),
                 ]
             })
             .collect(),
@@ -512,8 +513,8 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
                     text(x, "reference"),
                     text(x, "service_key"),
                     status,
-                    time(x, "submitted_at"),
-                    time(x, "updated_at"),
+                    time(x, "submitted_at", lang),
+                    time(x, "updated_at", lang),
                 ]
             })
             .collect(),
@@ -526,7 +527,7 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
             .iter()
             .map(|m| {
                 vec![
-                    time(m, "received_at"),
+                    time(m, "received_at", lang),
                     text(m, "reference"),
                     text(m, "authority"),
                     m.get("content")
@@ -543,7 +544,12 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
         rows: data
             .get("identification_code")
             .filter(|c| !c.is_null())
-            .map(|c| vec![vec![time(c, "created_at"), time(c, "expires_at")]])
+            .map(|c| {
+                vec![vec![
+                    time(c, "created_at", lang),
+                    time(c, "expires_at", lang),
+                ]]
+            })
             .unwrap_or_default(),
     });
     let o = crate::organisations::texts(page.chrome.lang);
@@ -558,7 +564,7 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
                     .as_str()
                     .and_then(|r| r.parse().ok())
                     .map_or_else(|| text(m, "role"), |r| o.role(r).to_owned());
-                vec![text(m, "name"), role, time(m, "joined_at")]
+                vec![text(m, "name"), role, time(m, "joined_at", lang)]
             })
             .collect(),
     });
@@ -568,7 +574,7 @@ fn sections(data: &Value, d: &'static OwnDataTexts, page: &Page) -> Vec<Section>
         columns: vec![d.when, d.event, d.detail],
         rows: list(data, "audit")
             .iter()
-            .map(|e| vec![time(e, "at"), text(e, "event"), text(e, "detail")])
+            .map(|e| vec![time(e, "at", lang), text(e, "event"), text(e, "detail")])
             .collect(),
     });
     out
