@@ -7,7 +7,6 @@ use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use http::StatusCode;
 use rathaus_domain::{AuditEvent, SessionId};
 use rathaus_web::{Chrome, PageError, PageProblem};
