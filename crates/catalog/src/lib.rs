@@ -206,7 +206,7 @@ impl Catalog {
     ) -> SearchResults<'_> {
         if is_full_text(query) {
             let hits = self.full_text(query, lang, life_situation, offset, limit);
-            return self.results_of(hits);
+            return self.results_of(&hits);
         }
         self.browse(lang, life_situation, offset, limit)
     }
@@ -225,7 +225,7 @@ impl Catalog {
             .search(query, lang, life_situation, offset, limit)
     }
 
-    pub fn results_of(&self, hits: Hits) -> SearchResults<'_> {
+    pub fn results_of(&self, hits: &Hits) -> SearchResults<'_> {
         SearchResults {
             items: hits
                 .entries
@@ -233,7 +233,7 @@ impl Catalog {
                 .filter_map(|&i| self.entries.get(i))
                 .collect(),
             total: hits.total,
-            facets: hits.facets,
+            facets: hits.facets.clone(),
         }
     }
 

@@ -148,6 +148,7 @@ pub fn state(
         delivery_wake: Arc::new(tokio::sync::Notify::new()),
         scanner: None,
         search_slots: Arc::new(tokio::sync::Semaphore::new(search::default_slots())),
+        search_cache: Arc::new(search::SearchCache::default()),
         retention: Arc::new(retention::RetentionSettings::default()),
         operators: Arc::new(operator::Operators::default()),
     }

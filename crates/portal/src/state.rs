@@ -39,6 +39,8 @@ pub struct PortalState {
     pub scanner: Option<Arc<dyn crate::scan::Scanner>>,
     /// Bounds the full-text searches running at once (see `search.rs`).
     pub search_slots: Arc<tokio::sync::Semaphore>,
+    /// Full-text answers already computed on this node (see `search.rs`).
+    pub search_cache: Arc<crate::search::SearchCache>,
     /// The default retention periods of messages and application records.
     pub retention: Arc<crate::retention::RetentionSettings>,
     /// Who may see the operator's status page (`portal.operators`).
