@@ -27,11 +27,15 @@ mod text;
 pub use decision::{Decision, render_decision};
 
 /// Everything printed on a receipt. All texts are already localised by the caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It is serialisable so that a caller can keep what a receipt says and render the PDF only
+/// when someone asks for it: the rendering is what costs (fonts, layout, compression).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Receipt {
     /// Language of the texts, `"de"` or `"en"`; written into the PDF's `/Lang` and used for the
     /// page numbers ("Seite 1 von 2" / "Page 1 of 2").
-    pub lang: &'static str,
+    #[serde(with = "language")]
+    pub lang: LanguageCode,
     /// e.g. "Eingangsbestätigung".
     pub title: String,
     /// e.g. "Serviceportal Hamburg (Demo)".
@@ -61,7 +65,7 @@ pub struct Receipt {
 }
 
 /// One form step: a heading and its answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Section {
     /// The step's title.
     pub heading: String,
@@ -70,12 +74,41 @@ pub struct Section {
 }
 
 /// One answer: the field's label and the value given.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Row {
     /// The field's label.
     pub label: String,
     /// The value; may contain newlines and be arbitrarily long (it wraps and flows across pages).
     pub value: String,
+}
+
+/// `"de"` or `"en"`. (A named type also keeps serde from treating the field as borrowed from
+/// the input, as it does with a literal `&str`, which would tie a read receipt to its bytes.)
+pub type LanguageCode = &'static str;
+
+/// The language code of a stored receipt, read back as one of the languages the receipt knows.
+mod language {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    /// The languages a receipt is written in.
+    const KNOWN: [&str; 2] = ["de", "en"];
+
+    pub fn serialize<S: Serializer>(
+        lang: &super::LanguageCode,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(lang)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<super::LanguageCode, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        KNOWN
+            .into_iter()
+            .find(|known| *known == code)
+            .ok_or_else(|| D::Error::custom(format!("unknown receipt language {code:?}")))
+    }
 }
 
 /// Why a receipt could not be rendered. None of these depend on the receipt's content; they

@@ -359,3 +359,20 @@ fn empty_sections_attachments_and_fields_render() {
 fn rendering_is_deterministic() {
     assert_eq!(render(&german()).unwrap(), render(&german()).unwrap());
 }
+
+#[test]
+fn a_receipt_kept_as_json_renders_the_same_pdf_later() {
+    for receipt in [german(), english()] {
+        let kept = serde_json::to_vec(&receipt).unwrap();
+        let back: Receipt = serde_json::from_slice(&kept).unwrap();
+        assert_eq!(back, receipt);
+        assert_eq!(render(&back).unwrap(), render(&receipt).unwrap());
+    }
+    let mut unknown = serde_json::to_value(german()).unwrap();
+    unknown["lang"] = "fr".into();
+    let error = serde_json::from_value::<Receipt>(unknown).unwrap_err();
+    assert!(
+        error.to_string().contains("unknown receipt language"),
+        "{error}"
+    );
+}

@@ -523,16 +523,17 @@ pub async fn submit(
         &recipients,
         today,
     );
-    let pdf = match tokio::task::spawn_blocking(move || rathaus_receipt::render(&receipt)).await {
-        Ok(Ok(pdf)) => pdf,
-        Ok(Err(e)) => return PageError::internal(page.chrome, e).into_response(),
+    // What the receipt says is kept, sealed; the PDF is rendered when it is downloaded (fonts,
+    // layout and compression were two fifths of a submit's CPU time, and not everyone
+    // downloads it; rendering is deterministic, so it is the same document either way).
+    let kept = match serde_json::to_vec(&receipt) {
+        Ok(kept) => kept,
         Err(e) => return PageError::internal(page.chrome, e).into_response(),
     };
-    let sealed_receipt =
-        match sealer.seal(&pdf, &format!("receipt:{}:{reference}", user.account.id)) {
-            Ok(s) => s,
-            Err(e) => return PageError::internal(page.chrome, e).into_response(),
-        };
+    let sealed_receipt = match sealer.seal(&kept, &receipt_owner(&user, &reference)) {
+        Ok(s) => s,
+        Err(e) => return PageError::internal(page.chrome, e).into_response(),
+    };
     let application = NewApplication {
         reference: reference.clone(),
         submission_id: draft.submission_id,
@@ -562,6 +563,30 @@ pub async fn submit(
         }
         Err(e) => page_store_error(&page, &e),
     }
+}
+
+/// Binds a sealed receipt to its account and application.
+fn receipt_owner(user: &AuthUser, reference: &str) -> String {
+    format!("receipt:{}:{reference}", user.account.id)
+}
+
+/// Why a kept receipt could not be turned into a PDF.
+#[derive(Debug, thiserror::Error)]
+enum KeptReceiptError {
+    #[error("the kept receipt is not readable: {0}")]
+    Unreadable(#[from] serde_json::Error),
+    #[error(transparent)]
+    Render(#[from] rathaus_receipt::ReceiptError),
+}
+
+/// The PDF of a kept receipt. Receipts kept before rendering moved to the download are the
+/// PDF itself; they are deleted after [`RECEIPT_HOURS`], so this branch can go after that.
+fn render_kept(kept: &[u8]) -> Result<Vec<u8>, KeptReceiptError> {
+    if kept.starts_with(b"%PDF-") {
+        return Ok(kept.to_vec());
+    }
+    let receipt: rathaus_receipt::Receipt = serde_json::from_slice(kept)?;
+    Ok(rathaus_receipt::render(&receipt)?)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -862,9 +887,13 @@ pub async fn receipt(
         Ok(None) => return PageError::new(PageProblem::NotFound, page.chrome).into_response(),
         Err(e) => return page_store_error(&page, &e),
     };
-    let pdf = match vault(&state).open(&sealed, &format!("receipt:{}:{reference}", user.account.id))
-    {
-        Ok(pdf) => pdf,
+    let kept = match vault(&state).open(&sealed, &receipt_owner(&user, &reference)) {
+        Ok(kept) => kept,
+        Err(e) => return PageError::internal(page.chrome, e).into_response(),
+    };
+    let pdf = match tokio::task::spawn_blocking(move || render_kept(&kept)).await {
+        Ok(Ok(pdf)) => pdf,
+        Ok(Err(e)) => return PageError::internal(page.chrome, e).into_response(),
         Err(e) => return PageError::internal(page.chrome, e).into_response(),
     };
     let disposition = format!(
@@ -882,4 +911,56 @@ pub async fn receipt(
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt() -> rathaus_receipt::Receipt {
+        rathaus_receipt::Receipt {
+            lang: "de",
+            title: "Eingangsbestätigung".into(),
+            portal_name: "Serviceportal".into(),
+            service_name: "Hund anmelden".into(),
+            reference_label: "Aktenzeichen".into(),
+            reference: "HH-2026-7KQ4-9XPM".into(),
+            submitted_label: "Eingegangen am".into(),
+            submitted_at: "07.12.2026, 09:05 UTC".into(),
+            authority_label: "Zuständige Behörde".into(),
+            authorities: vec!["Bezirksamt Altona".into()],
+            sections: vec![rathaus_receipt::Section {
+                heading: "Hund".into(),
+                rows: vec![rathaus_receipt::Row {
+                    label: "Name".into(),
+                    value: "Bella".into(),
+                }],
+            }],
+            attachments_label: "Anlagen".into(),
+            attachments: Vec::new(),
+            footer: "Automatisch erstellt.".into(),
+        }
+    }
+
+    #[test]
+    fn a_kept_receipt_renders_as_the_pdf_rendering_it_at_once_gives() {
+        let receipt = receipt();
+        let at_once = rathaus_receipt::render(&receipt).unwrap();
+        let kept = serde_json::to_vec(&receipt).unwrap();
+        assert_eq!(render_kept(&kept).unwrap(), at_once);
+        // A receipt kept as a PDF (before rendering moved to the download) is served as it is.
+        assert_eq!(render_kept(&at_once).unwrap(), at_once);
+    }
+
+    #[test]
+    fn a_damaged_kept_receipt_is_an_error_not_a_pdf() {
+        assert!(matches!(
+            render_kept(b"{\"lang\":\"de\""),
+            Err(KeptReceiptError::Unreadable(_))
+        ));
+        assert!(matches!(
+            render_kept(b""),
+            Err(KeptReceiptError::Unreadable(_))
+        ));
+    }
 }
