@@ -21,19 +21,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::nodes::{
+    DOG, FAST_RETRIES, NODE, PASSWORD, assert_delivered_once_at, authority_args, count, fill_in,
+    free_addr, portal_env, post_submit, sign_in, spawn, wait_healthy,
+};
 use common::{Browser, link_in, rathaus};
-
-const DOG: &str = "99110009104000";
-const PASSWORD: &str = "Ein langer Satz als Passwort";
-/// The node that hosts the central dog register, and its authority.
-const NODE: &str = "landesbehoerden";
-const AUTHORITY: &str = "hunderegister";
-
-/// Short leases and retries, so a crashed attempt is repeated within seconds, not minutes.
-const FAST_RETRIES: [(&str, &str); 2] = [
-    ("RATHAUS_PORTAL__DELIVERY_LEASE_SECS", "2"),
-    ("RATHAUS_PORTAL__DELIVERY_FIRST_RETRY_SECS", "1"),
-];
 
 /// One run of `rathaus demo` on a data directory that outlives it.
 struct Run {
@@ -158,14 +150,7 @@ async fn citizen(run: &Run, data: &Path, email: &str) -> Browser {
         )
         .await;
     assert_eq!(confirmed.status, 200, "{}", confirmed.body);
-    let signed_in = browser
-        .submit(
-            "/account/sign-in",
-            "/account/sign-in",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    sign_in(&mut browser, email).await;
     browser
 }
 
@@ -186,114 +171,6 @@ async fn newest_mail(data: &Path) -> String {
         assert!(Instant::now() < deadline, "no confirmation mail");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-fn day(offset: i64) -> String {
-    let today = rathaus_web::Clock::now(&rathaus_web::SystemClock).date_naive();
-    (today + chrono::Duration::days(offset))
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
-/// Fills in the dog registration up to the review; returns the review's submit fields.
-async fn fill_in(browser: &mut Browser, dog_name: &str) -> Vec<(String, String)> {
-    let born = day(-700);
-    let since = day(-30);
-    let steps: [(&str, Vec<(&str, &str)>); 3] = [
-        (
-            "owner",
-            vec![
-                ("owner_name.given_names", "Anna"),
-                ("owner_name.family_name", "Schulz"),
-                ("owner_birth_date", "1987-05-14"),
-                ("owner_address.street", "Osterstraße"),
-                ("owner_address.house_number", "112"),
-                ("owner_address.postcode", "20259"),
-                ("owner_address.city", "Hamburg"),
-            ],
-        ),
-        (
-            "dog",
-            vec![
-                ("dog_name", dog_name),
-                ("dog_sex", "female"),
-                ("breed", "other"),
-                ("breed_description", "Labrador-Mischling"),
-                ("dog_birth_date", born.as_str()),
-                ("shoulder_height", "55"),
-                ("chip_number", "276098106543210"),
-                ("keeping_since", since.as_str()),
-            ],
-        ),
-        (
-            "insurance",
-            vec![
-                ("insurer", "Hanseatische Tierhalter-Versicherung"),
-                ("policy_number", "TH-2024-77812"),
-                ("insurance_meets_minimum", "yes"),
-            ],
-        ),
-    ];
-    let start = browser.get(&format!("/services/{DOG}/form")).await;
-    assert_eq!(start.status, 303, "{}", start.body);
-    for (step, fields) in steps {
-        let path = format!("/services/{DOG}/form/{step}");
-        let csrf = browser.get(&path).await.csrf();
-        let mut all = vec![("csrf", csrf.as_str()), ("step", step), ("action", "next")];
-        all.extend(fields);
-        let answer = browser.post(&path, &all).await;
-        assert_eq!(answer.status, 303, "{step}: {}", answer.body);
-    }
-    let review = browser.get(&format!("/services/{DOG}/review")).await;
-    assert_eq!(review.status, 200);
-    let submission = review
-        .body
-        .split("name=\"submission\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    vec![
-        ("csrf".into(), review.csrf()),
-        ("submission".into(), submission),
-        ("declaration".into(), "yes".into()),
-    ]
-}
-
-/// Posts the submit form; `None` when the connection broke before an answer (the portal
-/// died), else the reference it redirects to.
-async fn post_submit(
-    portal: &str,
-    browser: &Browser,
-    fields: &[(String, String)],
-) -> Option<String> {
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    let jar: Vec<String> = browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let response = client
-        .post(format!("{portal}/services/{DOG}/submit"))
-        .header("cookie", jar.join("; "))
-        .form(fields)
-        .send()
-        .await
-        .ok()?;
-    assert_eq!(response.status().as_u16(), 303);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    Some(
-        location
-            .strip_prefix("/applications/")
-            .unwrap_or_else(|| panic!("{location}"))
-            .to_owned(),
-    )
 }
 
 /// Where the demo under test keeps the portal's and the node's data.
@@ -355,29 +232,6 @@ impl Databases {
     }
 }
 
-async fn count(url: &str, query: &str, reference: &str) -> i64 {
-    let (n,): (i64,) = if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let n = sqlx::query_as(query)
-            .bind(reference)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        n
-    } else {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        let n = sqlx::query_as(query)
-            .bind(reference)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        n
-    };
-    n
-}
-
 fn db_url(path: PathBuf) -> String {
     format!("sqlite:{}?mode=ro", path.display())
 }
@@ -390,45 +244,7 @@ async fn assert_delivered_once(data: &Path, reference: &str, what: &str) {
 }
 
 async fn assert_delivered_once_on(databases: &Databases, reference: &str, what: &str) {
-    let portal = databases.portal();
-    let node = databases.node();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let delivered = count(
-            &portal,
-            "SELECT COUNT(*) FROM deliveries WHERE reference = $1 AND state = 'delivered' \
-             AND envelope IS NULL",
-            reference,
-        )
-        .await;
-        if delivered == 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{what}: {reference} was not delivered within 30 s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let entries = count(
-        &portal,
-        "SELECT COUNT(*) FROM deliveries WHERE reference = $1",
-        reference,
-    )
-    .await;
-    let cases = count(
-        &node,
-        &format!(
-            "SELECT COUNT(*) FROM cases WHERE reference = $1 AND authority_id = '{AUTHORITY}'"
-        ),
-        reference,
-    )
-    .await;
-    assert_eq!(
-        (entries, cases),
-        (1, 1),
-        "{what}: one outbox entry and one case"
-    );
+    assert_delivered_once_at(&databases.portal(), &databases.node(), reference, what).await;
 }
 
 async fn applications(databases: &Databases) -> i64 {
@@ -526,47 +342,6 @@ async fn crash_at_every_failpoint(data: &Path, databases: &Databases) {
     );
 }
 
-/// A port on this machine that nothing listens on right now.
-fn free_addr() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
-/// A process started with its log in `log`, killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str], env: &[(&str, String)], log: &Path) -> Process {
-    let mut command = rathaus();
-    command
-        .args(args)
-        .envs(FAST_RETRIES)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .env_remove(rathaus_failpoint::VARIABLE)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap());
-    Process(command.spawn().unwrap())
-}
-
-async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = reqwest::get(format!("{base}/healthz")).await
-            && response.status().is_success()
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{base} did not come up");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test]
 async fn f3_applications_for_a_stopped_node_queue_and_are_delivered_once_when_it_is_back() {
     // The demo prepares keys, pins, the account; then the portal and the node run as the
@@ -605,18 +380,7 @@ async fn f3_applications_for_a_stopped_node_queue_and_are_delivered_once_when_it
             "--database-url",
             &format!("sqlite:{}", data.path().join("portal.db").display()),
         ],
-        &[
-            (
-                "RATHAUS_PORTAL__KEYS_FILE",
-                keys.join("portal.json").display().to_string(),
-            ),
-            ("RATHAUS_PORTAL__PUBLIC_URL", portal_url.clone()),
-            ("RATHAUS_PORTAL__SECURE_COOKIES", "false".into()),
-            (
-                "RATHAUS_MAIL__DIR",
-                data.path().join("mail").display().to_string(),
-            ),
-        ],
+        &portal_env(&keys, &portal_url, &data.path().join("mail")),
         &data.path().join("portal.log"),
     );
     wait_healthy(&portal_url).await;
@@ -647,28 +411,15 @@ async fn f3_applications_for_a_stopped_node_queue_and_are_delivered_once_when_it
     }
 
     // The node comes back on its registered address and gets each application once.
+    let node_db = format!(
+        "sqlite:{}",
+        data.path()
+            .join("nodes")
+            .join(format!("{NODE}.db"))
+            .display()
+    );
     let _node = spawn(
-        &[
-            "authority",
-            "--node",
-            NODE,
-            "--listen",
-            &node_addr,
-            "--database-url",
-            &format!(
-                "sqlite:{}",
-                data.path()
-                    .join("nodes")
-                    .join(format!("{NODE}.db"))
-                    .display()
-            ),
-            "--portal-url",
-            &portal_url,
-            "--keys",
-            &keys.join(format!("{NODE}.json")).display().to_string(),
-            "--portal-keys",
-            &keys.join("portal.public.json").display().to_string(),
-        ],
+        &authority_args(&node_addr, &node_db, &portal_url, &keys),
         &[],
         &data.path().join("node.log"),
     );

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod nodes;
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -243,6 +245,12 @@ pub struct Browser {
     client: reqwest::Client,
     base: String,
     pub cookies: std::collections::BTreeMap<String, String>,
+    /// The portal nodes to go on to, in order, when `base` cannot be reached (see
+    /// [`Browser::across`]).
+    fallbacks: Vec<String>,
+    /// Every request that failed at the connection level and was sent again to the next node:
+    /// the node, the request and the error.
+    pub connection_failures: Vec<String>,
 }
 
 /// An answer as tests look at it.
@@ -286,7 +294,32 @@ impl Browser {
                 .unwrap(),
             base: base.trim_end_matches('/').to_owned(),
             cookies: Default::default(),
+            fallbacks: Vec::new(),
+            connection_failures: Vec::new(),
         }
+    }
+
+    /// A browser on the first of several portal nodes behind one address, as a load balancer
+    /// would treat them: a request that fails at the connection level (a node lost) is sent
+    /// again, unchanged and with the same cookies, to the next node, which is used from then
+    /// on. Each failure is kept in `connection_failures`; a timeout is not such a failure.
+    pub fn across(nodes: &[String]) -> Self {
+        let mut browser = Self::new(&nodes[0]);
+        browser.fallbacks = nodes[1..]
+            .iter()
+            .map(|n| n.trim_end_matches('/').to_owned())
+            .collect();
+        browser
+    }
+
+    /// The node requests go to.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Sends the following requests to another node (with the same cookies).
+    pub fn set_base(&mut self, base: &str) {
+        base.trim_end_matches('/').clone_into(&mut self.base);
     }
 
     async fn send(&mut self, request: reqwest::RequestBuilder) -> Answer {
@@ -300,15 +333,33 @@ impl Browser {
                 .collect();
             request.header("cookie", jar.join("; "))
         };
-        let request = request.build().unwrap();
-        let what = format!("{} {}", request.method(), request.url());
-        let response = self
-            .client
-            .execute(request)
-            .await
-            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
+        let mut request = request.build().unwrap();
+        let (status, headers, body) = loop {
+            let what = format!("{} {}", request.method(), request.url());
+            let attempt = request
+                .try_clone()
+                .expect("a request without a streamed body");
+            let error = match self.client.execute(attempt).await {
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    let headers = response.headers().clone();
+                    match response.text().await {
+                        Ok(body) => break (status, headers, body),
+                        Err(e) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            if error.is_timeout() || self.fallbacks.is_empty() {
+                panic!("{what}: {error:?}");
+            }
+            self.connection_failures.push(format!("{what}: {error}"));
+            let next = self.fallbacks.remove(0);
+            if let Some(rest) = request.url().as_str().strip_prefix(&self.base) {
+                *request.url_mut() = reqwest::Url::parse(&format!("{next}{rest}")).unwrap();
+            }
+            self.base = next;
+        };
         for cookie in headers.get_all("set-cookie") {
             let text = cookie.to_str().unwrap();
             let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
@@ -322,7 +373,7 @@ impl Browser {
         Answer {
             status,
             headers,
-            body: response.text().await.unwrap(),
+            body,
         }
     }
 
