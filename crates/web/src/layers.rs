@@ -91,8 +91,44 @@ pub fn apply<S: Clone + Send + Sync + 'static>(
                 "camera=(), microphone=(), geolocation=(), payment=()",
             ))
             .layer(header_layer(HeaderName::from_static("cross-origin-opener-policy"), "same-origin"))
+            .layer(middleware::map_response(explain_unavailable))
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, options.request_timeout)),
     )
+}
+
+/// A 503 without `Retry-After` (the request timeout's, which comes with an empty body) gets
+/// one, and a short page instead of nothing: the person and their client may try again soon,
+/// like after every other 503 here.
+async fn explain_unavailable(mut response: Response) -> Response {
+    use axum::body::HttpBody;
+    if response.status() != StatusCode::SERVICE_UNAVAILABLE
+        || response.headers().contains_key(header::RETRY_AFTER)
+    {
+        return response;
+    }
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    if response.body().size_hint().exact() == Some(0) {
+        let headers = std::mem::take(response.headers_mut());
+        let mut page = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!doctype html><html lang=\"de\"><meta charset=\"utf-8\">\
+             <title>Zurzeit nicht erreichbar / Temporarily unavailable</title>\
+             <h1>Zurzeit nicht erreichbar / Temporarily unavailable</h1>\
+             <p>Bitte versuchen Sie es in einigen Sekunden noch einmal. / \
+             Please try again in a few seconds.</p><p><a href=\"/\">Startseite / Start page</a></p></html>",
+        )
+            .into_response();
+        for (name, value) in &headers {
+            if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+                page.headers_mut().insert(name, value.clone());
+            }
+        }
+        return page;
+    }
+    response
 }
 
 fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
@@ -169,4 +205,77 @@ async fn record_metrics(req: Request, next: Next) -> Response {
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    fn app() -> Router {
+        let router = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route(
+                "/busy",
+                get(|| async {
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [(header::RETRY_AFTER, "1")],
+                        "own page",
+                    )
+                }),
+            );
+        apply(
+            router,
+            &LayerOptions {
+                request_timeout: Duration::from_millis(50),
+                ..LayerOptions::default()
+            },
+        )
+    }
+
+    async fn get_path(path: &str) -> (StatusCode, http::HeaderMap, String) {
+        let response = app()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8(bytes.to_vec()).unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_request_gets_503_with_retry_after_and_a_page() {
+        let (status, headers, body) = get_path("/slow").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers[header::RETRY_AFTER], "5");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        assert!(body.contains("Temporarily unavailable"), "{body}");
+        assert!(headers.contains_key(REQUEST_ID), "the other headers stay");
+    }
+
+    #[tokio::test]
+    async fn a_503_that_says_when_to_retry_is_left_as_it_is() {
+        let (status, headers, body) = get_path("/busy").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers[header::RETRY_AFTER], "1");
+        assert_eq!(body, "own page");
+    }
 }
