@@ -5,6 +5,12 @@
 
 /// Implements [`crate::Store`] for a backend store with a `pool` field, delegating to the
 /// `accounts`, `directory` and `nodes` modules in scope where it is invoked.
+///
+/// Reads on the hot paths (the session of every signed-in request, drafts, lists, the
+/// mailbox count) go to `self.readers()`; everything else, every write included, to
+/// `self.pool`. On PostgreSQL both are the same pool; on SQLite `pool` is the one writing
+/// connection and `readers()` a pool of reading ones (see `sqlite/mod.rs`). A read left on
+/// `pool` is only serialised with the writes, never wrong.
 macro_rules! delegate_store {
     ($store:ty, $backend:expr) => {
         #[async_trait::async_trait]
@@ -15,10 +21,14 @@ macro_rules! delegate_store {
 
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
+                sqlx::query("SELECT 1").execute(self.readers()).await?;
                 Ok(())
             }
 
             async fn close(&self) {
+                // Readers first: on SQLite the last connection to close checkpoints the WAL
+                // into the database file and removes it, and only the writer may.
+                self.readers().close().await;
                 self.pool.close().await;
             }
 
@@ -34,7 +44,7 @@ macro_rules! delegate_store {
                 &self,
                 tenant: &TenantId,
             ) -> Result<Vec<AuthorityRecord>, StoreError> {
-                directory::authorities(&self.pool, tenant).await
+                directory::authorities(self.readers(), tenant).await
             }
 
             async fn register_node_endpoint(
@@ -76,11 +86,11 @@ macro_rules! delegate_store {
                 &self,
                 email: &Email,
             ) -> Result<Option<AccountRecord>, StoreError> {
-                accounts::account_by_email(&self.pool, email).await
+                accounts::account_by_email(self.readers(), email).await
             }
 
             async fn account(&self, id: AccountId) -> Result<Option<AccountRecord>, StoreError> {
-                accounts::account(&self.pool, id).await
+                accounts::account(self.readers(), id).await
             }
 
             async fn set_password_hash(
@@ -130,7 +140,7 @@ macro_rules! delegate_store {
                 &self,
                 token_hash: &str,
             ) -> Result<Option<(SessionRecord, AccountRecord)>, StoreError> {
-                accounts::session(&self.pool, token_hash).await
+                accounts::session(self.readers(), token_hash).await
             }
 
             async fn touch_session(
@@ -163,7 +173,7 @@ macro_rules! delegate_store {
                 idle_since: DateTime<Utc>,
                 now: DateTime<Utc>,
             ) -> Result<Vec<SessionRecord>, StoreError> {
-                accounts::sessions_of(&self.pool, account, idle_since, now).await
+                accounts::sessions_of(self.readers(), account, idle_since, now).await
             }
 
             async fn purge_sessions(
@@ -206,7 +216,7 @@ macro_rules! delegate_store {
             }
 
             async fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-                accounts::audit_entries(&self.pool, limit).await
+                accounts::audit_entries(self.readers(), limit).await
             }
 
             async fn verify_audit(&self) -> Result<crate::model::AuditVerification, StoreError> {
@@ -232,7 +242,7 @@ macro_rules! delegate_store {
                 service_key: &str,
                 now: DateTime<Utc>,
             ) -> Result<Option<DraftRecord>, StoreError> {
-                applications::draft(&self.pool, account, service_key, now).await
+                applications::draft(self.readers(), account, service_key, now).await
             }
 
             async fn drafts(
@@ -240,7 +250,7 @@ macro_rules! delegate_store {
                 account: &AccountId,
                 now: DateTime<Utc>,
             ) -> Result<Vec<DraftSummary>, StoreError> {
-                applications::drafts(&self.pool, account, now).await
+                applications::drafts(self.readers(), account, now).await
             }
 
             async fn delete_draft(
@@ -266,7 +276,7 @@ macro_rules! delegate_store {
                 account: &AccountId,
                 file: uuid::Uuid,
             ) -> Result<Option<Vec<u8>>, StoreError> {
-                applications::draft_file(&self.pool, account, file).await
+                applications::draft_file(self.readers(), account, file).await
             }
 
             async fn delete_draft_files(
@@ -288,7 +298,7 @@ macro_rules! delegate_store {
                 &self,
                 account: &AccountId,
             ) -> Result<Vec<ApplicationRecord>, StoreError> {
-                applications::applications(&self.pool, account).await
+                applications::applications(self.readers(), account).await
             }
 
             async fn application_by_submission(
@@ -296,7 +306,8 @@ macro_rules! delegate_store {
                 account: &AccountId,
                 submission_id: uuid::Uuid,
             ) -> Result<Option<ApplicationRecord>, StoreError> {
-                applications::application_by_submission(&self.pool, account, submission_id).await
+                applications::application_by_submission(self.readers(), account, submission_id)
+                    .await
             }
 
             async fn application(
@@ -304,7 +315,7 @@ macro_rules! delegate_store {
                 account: &AccountId,
                 reference: &str,
             ) -> Result<Option<ApplicationRecord>, StoreError> {
-                applications::application(&self.pool, account, reference).await
+                applications::application(self.readers(), account, reference).await
             }
 
             async fn receipt(
@@ -313,7 +324,7 @@ macro_rules! delegate_store {
                 reference: &str,
                 now: DateTime<Utc>,
             ) -> Result<Option<Vec<u8>>, StoreError> {
-                applications::receipt(&self.pool, account, reference, now).await
+                applications::receipt(self.readers(), account, reference, now).await
             }
 
             async fn set_assurance_level(
@@ -337,7 +348,7 @@ macro_rules! delegate_store {
                 account: &AccountId,
                 session: rathaus_domain::SessionId,
             ) -> Result<Vec<crate::VerifiedAttributesRecord>, StoreError> {
-                verified::verified_attributes(&self.pool, account, session).await
+                verified::verified_attributes(self.readers(), account, session).await
             }
 
             async fn delete_verified_attributes(
@@ -396,7 +407,7 @@ macro_rules! delegate_store {
                 &self,
                 account: &AccountId,
             ) -> Result<Option<crate::TotpFactorRecord>, StoreError> {
-                second_factor::totp_factor(&self.pool, account).await
+                second_factor::totp_factor(self.readers(), account).await
             }
 
             async fn confirm_totp(
@@ -472,7 +483,7 @@ macro_rules! delegate_store {
                 &self,
                 account: &AccountId,
             ) -> Result<Vec<crate::passkeys::PasskeyRecord>, StoreError> {
-                passkeys::passkeys_of(&self.pool, account).await
+                passkeys::passkeys_of(self.readers(), account).await
             }
 
             async fn passkey_by_credential(
@@ -559,7 +570,7 @@ macro_rules! delegate_store {
                 &self,
                 account: &AccountId,
             ) -> Result<Vec<crate::organisations::Membership>, StoreError> {
-                organisations::organisations_of(&self.pool, account).await
+                organisations::organisations_of(self.readers(), account).await
             }
 
             async fn membership_of(
@@ -567,7 +578,7 @@ macro_rules! delegate_store {
                 organisation: &OrganisationId,
                 account: &AccountId,
             ) -> Result<Option<crate::organisations::Membership>, StoreError> {
-                organisations::membership_of(&self.pool, organisation, account).await
+                organisations::membership_of(self.readers(), organisation, account).await
             }
 
             async fn organisation_members(
@@ -669,7 +680,7 @@ macro_rules! delegate_store {
                 &self,
                 account: &AccountId,
             ) -> Result<Option<crate::own_data::OwnSecondFactor>, StoreError> {
-                own_data::second_factor_of(&self.pool, account).await
+                own_data::second_factor_of(self.readers(), account).await
             }
 
             async fn delete_account(
@@ -727,7 +738,7 @@ macro_rules! delegate_store {
             }
 
             async fn node_keys(&self, node: &str) -> Result<Option<String>, StoreError> {
-                delivery::node_keys(&self.pool, node).await
+                delivery::node_keys(self.readers(), node).await
             }
 
             async fn claim_deliveries(
@@ -759,7 +770,7 @@ macro_rules! delegate_store {
             }
 
             async fn outbox_stats(&self) -> Result<crate::model::OutboxStats, StoreError> {
-                delivery::outbox_stats(&self.pool).await
+                delivery::outbox_stats(self.readers()).await
             }
 
             async fn outbox_by_node(&self) -> Result<Vec<crate::model::NodeOutbox>, StoreError> {
@@ -789,13 +800,13 @@ macro_rules! delegate_store {
             ) -> Result<Vec<crate::model::RecipientRecord>, StoreError> {
                 // Ownership is checked through the application, whose query knows how each
                 // backend binds an account id.
-                if applications::application(&self.pool, account, reference)
+                if applications::application(self.readers(), account, reference)
                     .await?
                     .is_none()
                 {
                     return Ok(Vec::new());
                 }
-                delivery::recipients(&self.pool, reference).await
+                delivery::recipients(self.readers(), reference).await
             }
 
             async fn overdue_deliveries(
@@ -885,7 +896,7 @@ macro_rules! delegate_store {
                 Option<(crate::model::ClerkSessionRecord, crate::model::ClerkRecord)>,
                 StoreError,
             > {
-                back_office::clerk_session(&self.pool, token_hash).await
+                back_office::clerk_session(self.readers(), token_hash).await
             }
 
             async fn touch_clerk_session(
@@ -912,7 +923,7 @@ macro_rules! delegate_store {
                 &self,
                 query: &crate::model::CaseQuery,
             ) -> Result<Vec<crate::model::CaseSummary>, StoreError> {
-                back_office::case_inbox(&self.pool, query).await
+                back_office::case_inbox(self.readers(), query).await
             }
 
             async fn authority_case(
@@ -920,7 +931,7 @@ macro_rules! delegate_store {
                 authority: &str,
                 delivery_id: uuid::Uuid,
             ) -> Result<Option<crate::model::CaseRecord>, StoreError> {
-                back_office::authority_case(&self.pool, authority, delivery_id).await
+                back_office::authority_case(self.readers(), authority, delivery_id).await
             }
 
             async fn case_opened(
@@ -1001,7 +1012,7 @@ macro_rules! delegate_store {
                 &self,
                 case_id: uuid::Uuid,
             ) -> Result<Vec<crate::model::CaseMessage>, StoreError> {
-                messages::case_messages(&self.pool, case_id).await
+                messages::case_messages(self.readers(), case_id).await
             }
 
             async fn pending_case_messages(
@@ -1046,7 +1057,7 @@ macro_rules! delegate_store {
                 account: &AccountId,
                 now: DateTime<Utc>,
             ) -> Result<Vec<crate::model::MailboxMessage>, StoreError> {
-                messages::mailbox_messages(&self.pool, account, now).await
+                messages::mailbox_messages(self.readers(), account, now).await
             }
 
             async fn mailbox_message(
@@ -1082,7 +1093,7 @@ macro_rules! delegate_store {
                 account: &AccountId,
                 now: DateTime<Utc>,
             ) -> Result<u64, StoreError> {
-                messages::unread_messages(&self.pool, account, now).await
+                messages::unread_messages(self.readers(), account, now).await
             }
 
             async fn application_account(

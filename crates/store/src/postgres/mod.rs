@@ -127,6 +127,11 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
+    /// PostgreSQL runs reads and writes side by side: one pool serves both.
+    fn readers(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Connects to and migrates the database at a `postgres://` URL. Migrations take an advisory
     /// lock, so processes starting at once migrate one after the other.
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
