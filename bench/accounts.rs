@@ -30,25 +30,17 @@
 
 #[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
+#[path = "support.rs"]
+mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Browser, Demo, DemoOptions, link_in};
+use common::{Browser, Demo, DemoOptions};
 use rathaus_auth::{Hasher, Policy, Verification};
 use rathaus_domain::{Blocklist, NewPassword, PasswordAttempt};
-
-const DOG: &str = "99110009104000";
-const PASSWORD: &str = "Ein langer Satz als Passwort";
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(default)
-}
+use support::{DOG, PASSWORD, citizen, cookie_header, percentile, register, setting};
 
 /// A comma-separated list of positive numbers, e.g. `1,4,16`.
 fn levels(name: &str, default: &[usize]) -> Vec<usize> {
@@ -73,14 +65,6 @@ fn load_average() -> String {
 
 fn millis(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
 }
 
 /// n, mean, p50, p95, max of some milliseconds.
@@ -181,32 +165,6 @@ async fn argon2(rounds: usize) -> Argon2Figures {
 
 // ---------------------------------------------------------------------------------------------
 // 2. Sign-in over HTTP
-
-/// Registers and confirms `email` (not measured); returns the browser, not signed in.
-async fn register(demo: &Demo, email: &str) -> Browser {
-    let mut browser = Browser::new(&demo.portal);
-    let mails = demo.mail_count();
-    let registered = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(registered.status, 303, "{}", registered.body);
-    let mail = demo.newest_mail("confirm", mails);
-    let confirm = link_in(&mail, &format!("{}/account/confirm?token=", demo.portal));
-    let token = confirm.split("token=").nth(1).unwrap().to_owned();
-    let page = browser.get(&confirm).await;
-    let confirmed = browser
-        .post(
-            "/account/confirm",
-            &[("csrf", &page.csrf()), ("token", &token)],
-        )
-        .await;
-    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
-    browser
-}
 
 enum SignIn {
     /// Signed in and the account page shown: whole sign-in and POST alone, in ms.
@@ -448,15 +406,7 @@ async fn main() {
     }
     // The account whose session the page requests use; not signed in by the sign-in runs.
     let reader = "reader@example.org";
-    let mut browser = register(&demo, reader).await;
-    let signed_in = browser
-        .submit(
-            "/account/sign-in",
-            "/account/sign-in",
-            &[("email", reader), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    let browser = citizen(&demo, reader).await;
     println!(
         "setup: {} accounts registered and confirmed in {:.1} s",
         accounts + 1,
@@ -480,12 +430,7 @@ async fn main() {
     let busy_logged = demo.log().matches("password hashing busy").count();
 
     // 3. Pages: the same requests and connections for each, signed in and anonymous.
-    let jar: Vec<String> = browser
-        .cookies
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    let cookie = jar.join("; ");
+    let cookie = cookie_header(&browser);
     let service = format!("/services/{DOG}");
     let service_label = format!("anonymous: service page `{service}`");
     // The start page does not look at the session (a public page that is the same for

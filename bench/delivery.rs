@@ -20,135 +20,13 @@
 
 #[path = "../crates/cli/tests/common/mod.rs"]
 mod common;
+#[path = "support.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{Browser, Demo, DemoOptions, link_in};
-
-const DOG: &str = "99110009104000";
-const PASSWORD: &str = "Ein langer Satz als Passwort";
-
-fn setting(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(default)
-}
-
-fn day(offset: i64) -> String {
-    let today = rathaus_web::Clock::now(&rathaus_web::SystemClock).date_naive();
-    (today + chrono::Duration::days(offset))
-        .format("%Y-%m-%d")
-        .to_string()
-}
-
-/// Registers, confirms and signs in `email`; returns the browser.
-async fn citizen(demo: &Demo, email: &str) -> Browser {
-    let mut browser = Browser::new(&demo.portal);
-    let mails = demo.mail_count();
-    let registered = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(registered.status, 303, "{}", registered.body);
-    let mail = demo.newest_mail("confirm", mails);
-    let confirm = link_in(&mail, &format!("{}/account/confirm?token=", demo.portal));
-    let token = confirm.split("token=").nth(1).unwrap().to_owned();
-    let page = browser.get(&confirm).await;
-    let confirmed = browser
-        .post(
-            "/account/confirm",
-            &[("csrf", &page.csrf()), ("token", &token)],
-        )
-        .await;
-    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
-    let signed_in = browser
-        .submit(
-            "/account/sign-in",
-            "/account/sign-in",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
-    browser
-}
-
-/// Fills in the dog registration up to the review; returns the submit form's fields.
-async fn fill_in(browser: &mut Browser, dog_name: &str) -> Vec<(String, String)> {
-    let born = day(-700);
-    let since = day(-30);
-    let steps: [(&str, Vec<(&str, &str)>); 3] = [
-        (
-            "owner",
-            vec![
-                ("owner_name.given_names", "Anna"),
-                ("owner_name.family_name", "Schulz"),
-                ("owner_birth_date", "1987-05-14"),
-                ("owner_address.street", "Osterstraße"),
-                ("owner_address.house_number", "112"),
-                ("owner_address.postcode", "20259"),
-                ("owner_address.city", "Hamburg"),
-            ],
-        ),
-        (
-            "dog",
-            vec![
-                ("dog_name", dog_name),
-                ("dog_sex", "female"),
-                ("breed", "other"),
-                ("breed_description", "Labrador-Mischling"),
-                ("dog_birth_date", born.as_str()),
-                ("shoulder_height", "55"),
-                ("chip_number", "276098106543210"),
-                ("keeping_since", since.as_str()),
-            ],
-        ),
-        (
-            "insurance",
-            vec![
-                ("insurer", "Hanseatische Tierhalter-Versicherung"),
-                ("policy_number", "TH-2024-77812"),
-                ("insurance_meets_minimum", "yes"),
-            ],
-        ),
-    ];
-    browser.get(&format!("/services/{DOG}/form")).await;
-    for (step, fields) in steps {
-        let path = format!("/services/{DOG}/form/{step}");
-        let csrf = browser.get(&path).await.csrf();
-        let mut all = vec![("csrf", csrf.as_str()), ("step", step), ("action", "next")];
-        all.extend(fields);
-        let answer = browser.post(&path, &all).await;
-        assert_eq!(answer.status, 303, "{step}: {}", answer.body);
-    }
-    let review = browser.get(&format!("/services/{DOG}/review")).await;
-    let submission = review
-        .body
-        .split("name=\"submission\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    vec![
-        ("csrf".into(), review.csrf()),
-        ("submission".into(), submission),
-        ("declaration".into(), "yes".into()),
-    ]
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
+use common::{Demo, DemoOptions};
+use support::{DOG, citizen, cookie_header, fill_in, percentile, setting};
 
 fn summary(label: &str, values: &mut [f64]) {
     values.sort_by(f64::total_cmp);
@@ -204,15 +82,11 @@ async fn main() {
         let semaphore = std::sync::Arc::clone(&semaphore);
         tasks.push(tokio::spawn(async move {
             let _permit = semaphore.acquire_owned().await.unwrap();
-            let jar: Vec<String> = browser
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
+            let cookie = cookie_header(&browser);
             let started = Instant::now();
             let response = client
                 .post(url)
-                .header("cookie", jar.join("; "))
+                .header("cookie", cookie)
                 .form(&fields)
                 .send()
                 .await

@@ -1,0 +1,233 @@
+//! What the bench targets of crates/cli (`delivery`, `accounts`, `journeys`) share: settings,
+//! accounts, the dog registration's answers and percentiles. Each bench includes it with
+//! `#[path = "support.rs"] mod support;` beside `mod common;` (the integration tests' helpers),
+//! so nothing is copied between them.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{Answer, Browser, Demo, link_in};
+
+/// The dog registration (Hundeanmeldung), the demo's online service with a three-step form.
+pub const DOG: &str = "99110009104000";
+pub const PASSWORD: &str = "Ein langer Satz als Passwort";
+
+/// A positive number from the environment, or `default`.
+pub fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
+
+/// Today plus `offset` days, as a date field wants it.
+pub fn day(offset: i64) -> String {
+    let today = rathaus_web::Clock::now(&rathaus_web::SystemClock).date_naive();
+    (today + chrono::Duration::days(offset))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// The value at percentile `p` (0–100) of sorted values, NaN for none.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// The `Cookie` header a browser would send.
+pub fn cookie_header(browser: &Browser) -> String {
+    let jar: Vec<String> = browser
+        .cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    jar.join("; ")
+}
+
+/// The confirmation mail sent to `email`, among the mails after the first `after` of the
+/// demo's mail directory (names sort by time), waiting up to 10 s for it (mails are written in
+/// the background). Looks for the address, so registrations may run side by side.
+fn confirm_mail(demo: &Demo, email: &str, after: usize) -> String {
+    let dir = demo.data_dir().join("mail");
+    let to = format!("To: {email}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.ends_with(".eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        let fresh = names.iter().skip(after);
+        for name in fresh.filter(|n| n.ends_with("-confirm.eml")) {
+            let text = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+            if text.lines().any(|l| l.trim_end() == to) {
+                return text;
+            }
+        }
+        assert!(Instant::now() < deadline, "no confirmation mail to {email}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Registers and confirms `email` (one argon2id hash in the portal); returns the browser,
+/// not signed in. Safe to run several at a time.
+pub async fn register(demo: &Demo, email: &str) -> Browser {
+    let mut browser = Browser::new(&demo.portal);
+    let mails = demo.mail_count();
+    let registered = browser
+        .submit(
+            "/account/register",
+            "/account/register",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+    let mail = confirm_mail(demo, email, mails);
+    let confirm = link_in(&mail, &format!("{}/account/confirm?token=", demo.portal));
+    let token = confirm.split("token=").nth(1).unwrap().to_owned();
+    let page = browser.get(&confirm).await;
+    let confirmed = browser
+        .post(
+            "/account/confirm",
+            &[("csrf", &page.csrf()), ("token", &token)],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    browser
+}
+
+/// Registers, confirms and signs in `email`; returns the browser.
+pub async fn citizen(demo: &Demo, email: &str) -> Browser {
+    let mut browser = register(demo, email).await;
+    let signed_in = browser
+        .submit(
+            "/account/sign-in",
+            "/account/sign-in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+    browser
+}
+
+/// The dog registration's steps with the answers a citizen gives: step id, fields.
+pub fn dog_steps(dog_name: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
+    let owned = |fields: &[(&'static str, &str)]| {
+        fields
+            .iter()
+            .map(|(k, v)| (*k, (*v).to_owned()))
+            .collect::<Vec<_>>()
+    };
+    vec![
+        (
+            "owner",
+            owned(&[
+                ("owner_name.given_names", "Anna"),
+                ("owner_name.family_name", "Schulz"),
+                ("owner_birth_date", "1987-05-14"),
+                ("owner_address.street", "Osterstraße"),
+                ("owner_address.house_number", "112"),
+                ("owner_address.postcode", "20259"),
+                ("owner_address.city", "Hamburg"),
+            ]),
+        ),
+        (
+            "dog",
+            owned(&[
+                ("dog_name", dog_name),
+                ("dog_sex", "female"),
+                ("breed", "other"),
+                ("breed_description", "Labrador-Mischling"),
+                ("dog_birth_date", &day(-700)),
+                ("shoulder_height", "55"),
+                ("chip_number", "276098106543210"),
+                ("keeping_since", &day(-30)),
+            ]),
+        ),
+        (
+            "insurance",
+            owned(&[
+                ("insurer", "Hanseatische Tierhalter-Versicherung"),
+                ("policy_number", "TH-2024-77812"),
+                ("insurance_meets_minimum", "yes"),
+            ]),
+        ),
+    ]
+}
+
+/// The fields a step's form posts: its CSRF token, the step, "next", and the answers.
+pub fn step_fields<'a>(
+    csrf: &'a str,
+    step: &'a str,
+    answers: &'a [(&'static str, String)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut all = vec![("csrf", csrf), ("step", step), ("action", "next")];
+    all.extend(answers.iter().map(|(k, v)| (*k, v.as_str())));
+    all
+}
+
+/// The submit form's fields from the review page (CSRF token, submission id, declaration), or
+/// None when the page has no submit form.
+pub fn submit_fields(review: &Answer) -> Option<Vec<(String, String)>> {
+    let submission = review
+        .body
+        .split("name=\"submission\" value=\"")
+        .nth(1)?
+        .split('"')
+        .next()?
+        .to_owned();
+    Some(vec![
+        ("csrf".into(), review.csrf()),
+        ("submission".into(), submission),
+        ("declaration".into(), "yes".into()),
+    ])
+}
+
+/// Fills in the dog registration up to the review; returns the submit form's fields.
+pub async fn fill_in(browser: &mut Browser, dog_name: &str) -> Vec<(String, String)> {
+    browser.get(&format!("/services/{DOG}/form")).await;
+    for (step, answers) in dog_steps(dog_name) {
+        let path = format!("/services/{DOG}/form/{step}");
+        let csrf = browser.get(&path).await.csrf();
+        let answer = browser
+            .post(&path, &step_fields(&csrf, step, &answers))
+            .await;
+        assert_eq!(answer.status, 303, "{step}: {}", answer.body);
+    }
+    let review = browser.get(&format!("/services/{DOG}/review")).await;
+    submit_fields(&review).expect("the review page has the submit form")
+}
+
+/// The pid of the `rathaus demo` process (the portal; its authority nodes are its children):
+/// the child of this process named `rathaus`.
+pub fn portal_pid() -> Option<u32> {
+    let me = std::process::id();
+    std::fs::read_dir("/proc").ok()?.find_map(|entry| {
+        let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // pid (comm) state ppid …; comm may hold spaces, so split after the last ')'.
+        let (head, rest) = stat.rsplit_once(')')?;
+        let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+        (ppid == me && head.ends_with("(rathaus")).then_some(pid)
+    })
+}
+
+/// Resident memory of a process in KiB (`VmRSS` of `/proc/PID/status`).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
+}
