@@ -503,8 +503,22 @@ async fn parent_gone() {
 
 fn announce(what: &str, listener: &TcpListener) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "{what} listening");
+    tracing::info!(%addr, open_files = raise_open_file_limit(), "{what} listening");
     Ok(())
+}
+
+/// Every connection is an open file: raises this process's soft limit of open files to its
+/// hard limit (service managers often start processes with 1,024 soft) and returns the limit
+/// now in force, so the log says how many connections the node can hold. The hard limit is
+/// the operator's (`LimitNOFILE=` in a systemd unit, `ulimit -Hn`).
+fn raise_open_file_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "the limit of open files could not be raised");
+            rlimit::Resource::NOFILE.get().map_or(0, |(soft, _)| soft)
+        }
+    }
 }
 
 /// The delivery worker's settings from `[portal]`; the R2 deadlines (alert after 3 days, dead
