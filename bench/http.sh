@@ -11,6 +11,7 @@
 #   BENCH_CONNECTIONS=64   open connections
 #   BENCH_CATALOGUE=PATH   the national catalogue export (default ../shared/fixtures/leika/leistungen.csv)
 #   BENCH_ONLY=REGEX       run only the scenarios whose name matches (the baseline always runs)
+#   BENCH_HOLD=19000       idle keep-alive connections held open during the last run (0: none)
 #
 # What it does: builds rathaus and the baseline in release mode, starts `rathaus demo` with the
 # full catalogue on a free port in a temporary data directory, measures its cold start (until
@@ -27,6 +28,7 @@ THREADS="${BENCH_THREADS:-2}"
 CONNECTIONS="${BENCH_CONNECTIONS:-64}"
 CATALOGUE="${BENCH_CATALOGUE:-$ROOT/../shared/fixtures/leika/leistungen.csv}"
 ONLY="${BENCH_ONLY:-}"
+HOLD="${BENCH_HOLD:-19000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -90,6 +92,7 @@ log "building the baseline bench/hello (release)"
 cargo build --release --quiet --manifest-path "$ROOT/bench/hello/Cargo.toml"
 RATHAUS="$CARGO_TARGET_DIR/release/rathaus"
 HELLO="$CARGO_TARGET_DIR/release/rathaus-bench-hello"
+HOLDER="$CARGO_TARGET_DIR/release/rathaus-bench-hold"
 [[ -x "$RATHAUS" && -x "$HELLO" ]] || die "the release binaries are missing in $CARGO_TARGET_DIR/release"
 
 # A port on 127.0.0.1 that nothing listens on right now.
@@ -204,9 +207,40 @@ while (( ${#LONG_PATH} < 10240 )); do
     LONG_PATH+="F%C3%BChrerscheinumtausch+Hundesteuerbefreiung+Gewerbeanmeldung+Kindergeldantrag+"
 done
 
+# ---- a signed-in person, for the scenarios behind the sign-in --------------------------------
+# The demo's operator account (crates/cli/src/demo.rs: DEMO_OPERATOR), made on the demo's first
+# start; signing in costs one argon2id verification, done once here, not per request.
+
+JAR="$WORK_DIR/cookies.txt"
+csrf_of() { grep -o 'name="csrf" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//'; }
+SIGN_IN_CSRF="$(curl -s -c "$JAR" -b "$JAR" "$PORTAL/account/sign-in" | csrf_of)"
+[[ -n "$SIGN_IN_CSRF" ]] || die "the sign-in page carries no CSRF token"
+code="$(curl -s -o /dev/null -w '%{http_code}' -c "$JAR" -b "$JAR" \
+    --data-urlencode "csrf=$SIGN_IN_CSRF" --data-urlencode "email=betrieb@rathaus.example" \
+    --data-urlencode "password=Demo-Betrieb-Status" "$PORTAL/account/sign-in")"
+[[ "$code" == 303 ]] || die "signing in as the demo operator answered $code, not 303"
+# Every cookie of the jar as one header (HttpOnly ones are written with a #HttpOnly_ prefix).
+COOKIE="Cookie: $(awk '(!/^#/ || /^#HttpOnly_/) && NF >= 7 { printf "%s%s=%s", (n++ ? "; " : ""), $6, $7 }' "$JAR")"
+[[ "$(curl -s -o /dev/null -w '%{http_code}' -H "$COOKIE" "$PORTAL/account")" == 200 ]] \
+    || die "the session cookie does not open /account"
+
+# A form step post: the first step of the dog registration, valid, saved to the draft each time.
+DOG_ID="99110009104000"
+STEP_PATH="/services/$DOG_ID/form/owner"
+curl -s -o /dev/null -H "$COOKIE" "$PORTAL/services/$DOG_ID/form"
+STEP_CSRF="$(curl -s -H "$COOKIE" "$PORTAL$STEP_PATH" | csrf_of)"
+[[ -n "$STEP_CSRF" ]] || die "the form step $STEP_PATH carries no CSRF token"
+STEP_BODY="csrf=$STEP_CSRF&step=owner&action=next&owner_name.given_names=Anna&owner_name.family_name=Schulz"
+STEP_BODY+="&owner_birth_date=1987-05-14&owner_address.street=Osterstrasse&owner_address.house_number=112"
+STEP_BODY+="&owner_address.postcode=20259&owner_address.city=Hamburg"
+code="$(curl -s -o /dev/null -w '%{http_code}' -H "$COOKIE" --data "$STEP_BODY" "$PORTAL$STEP_PATH")"
+[[ "$code" == 303 ]] || die "the form step post answered $code, not 303 (refused as invalid?)"
+
 SCENARIOS=()
 SEP=$'\x1f'   # not whitespace, so empty fields survive `read`
-add() { SCENARIOS+=("$1$SEP$2$SEP$3$SEP${4:-}$SEP${5:-}"); }
+# name, base URL, paths, extra wrk arguments (|-separated), interfering paths, environment of
+# wrk (|-separated NAME=value: WRK_BODY for a POST, WRK_DELAY_MS for a paced load)
+add() { SCENARIOS+=("$1$SEP$2$SEP$3$SEP${4:-}$SEP${5:-}$SEP${6:-}"); }
 add "hello baseline (axum)"             "http://127.0.0.1:$HELLO_PORT" "/"
 add "portal /healthz (middleware only)" "$PORTAL" "/healthz"
 add "search API (12 queries rotated)"   "$PORTAL" "${API_PATHS[*]}"
@@ -218,27 +252,37 @@ add "service page, gzip"                "$PORTAL" "/services/$SERVICE_ID" "-H|Ac
 add "service page, br (as browsers get)" "$PORTAL" "/services/$SERVICE_ID" "-H|Accept-Encoding: gzip, deflate, br"
 add "search API, hostile 10 KB query"   "$PORTAL" "$LONG_PATH"
 add "/healthz while 10 KB queries run"  "$PORTAL" "/healthz" "" "$LONG_PATH"
+add "signed in: /account (session read)" "$PORTAL" "/account" "-H|$COOKIE"
+add "signed in: API /api/v1/account"    "$PORTAL" "/api/v1/account" "-H|$COOKIE"
+add "form step post (check, save draft)" "$PORTAL" "$STEP_PATH" "-H|$COOKIE" "" "WRK_BODY=$STEP_BODY"
 
-# Every path must answer 200 before it is measured: a fast 404 is no result.
+# Every path must answer 200 before it is measured: a fast 404 is no result. (The POST
+# scenario was checked above for its 303.)
 for scenario in "${SCENARIOS[@]}"; do
-    IFS=$SEP read -r _ base paths _ _ <<<"$scenario"
+    IFS=$SEP read -r _ base paths extra _ environment <<<"$scenario"
+    [[ -z "$environment" ]] || continue
+    header=()
+    [[ "$extra" != -H\|* ]] || header=(-H "${extra#-H|}")
     read -r -a path_list <<<"$paths"
     for path in "${path_list[@]}"; do
-        code="$(status_of "$base$path")"
+        code="$(curl -s -o /dev/null --max-time 5 -w '%{http_code}' "${header[@]}" "$base$path" || true)"
         [[ "$code" == 200 ]] || die "$base$path answered $code, not 200"
     done
 done
 
-run_wrk() {   # base, duration, paths..., prints the WRK_RESULT line
-    local base="$1" duration="$2" extra="$3"
-    shift 3
+run_wrk() {   # base, duration, extra arguments, environment, paths..., prints the WRK_RESULT line
+    local base="$1" duration="$2" extra="$3" environment="$4"
+    shift 4
+    local assignments=()
+    [[ -z "$environment" ]] || IFS='|' read -r -a assignments <<<"$environment"
     local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency --timeout 10s -s "$ROOT/bench/wrk.lua")
     if [[ -n "$extra" ]]; then
         local more
         IFS='|' read -r -a more <<<"$extra"
         args+=("${more[@]}")
     fi
-    wrk "${args[@]}" "$base" -- "$@" >"$WORK_DIR/wrk.out" 2>&1 || { cat "$WORK_DIR/wrk.out" >&2; die "wrk failed"; }
+    env "${assignments[@]}" wrk "${args[@]}" "$base" -- "$@" >"$WORK_DIR/wrk.out" 2>&1 \
+        || { cat "$WORK_DIR/wrk.out" >&2; die "wrk failed"; }
     grep '^WRK_RESULT ' "$WORK_DIR/wrk.out" || { cat "$WORK_DIR/wrk.out" >&2; die "wrk printed no result"; }
 }
 
@@ -252,15 +296,13 @@ ours_ticks() {   # the portal, its authority nodes, the baseline, and every wrk 
 }
 OURS_0="$(ours_ticks)"
 RESULTS=()   # name \t rps \t p50_us \t p99_us \t errors \t bytes per response
-for scenario in "${SCENARIOS[@]}"; do
-    IFS=$SEP read -r name base paths extra background <<<"$scenario"
-    if [[ -n "$ONLY" && "$name" != hello* ]] && ! grep -Eq -- "$ONLY" <<<"$name"; then
-        continue
-    fi
+measure() {   # one scenario (the fields of add), appended to RESULTS
+    local name="$1" base="$2" paths="$3" extra="${4:-}" background="${5:-}" environment="${6:-}"
+    local path_list background_list line requests duration_us rps errors per_response
     read -r -a path_list <<<"$paths"
     if [[ "$WARMUP" != 0 && "$WARMUP" != 0s ]]; then
         log "warm-up: $name ($WARMUP)"
-        run_wrk "$base" "$WARMUP" "$extra" "${path_list[@]}" >/dev/null
+        run_wrk "$base" "$WARMUP" "$extra" "$environment" "${path_list[@]}" >/dev/null
     fi
     if [[ -n "$background" ]]; then
         log "interference: 1 thread, 8 connections sending $(wc -w <<<"$background") path(s) for $DURATION"
@@ -270,8 +312,8 @@ for scenario in "${SCENARIOS[@]}"; do
         BACKGROUND_PID=$!
         STARTED_PIDS+=("$BACKGROUND_PID")
     fi
-    log "measuring: $name ($DURATION, $THREADS threads, $CONNECTIONS connections)"
-    line="$(run_wrk "$base" "$DURATION" "$extra" "${path_list[@]}")"
+    log "measuring: $name ($DURATION, $THREADS threads)"
+    line="$(run_wrk "$base" "$DURATION" "$extra" "$environment" "${path_list[@]}")"
     if [[ -n "$background" ]]; then
         wait "$BACKGROUND_PID" || die "the interfering wrk failed: $(cat "$WORK_DIR/background.out")"
     fi
@@ -282,7 +324,64 @@ for scenario in "${SCENARIOS[@]}"; do
         + $(field "$line" status_errors) + $(field "$line" timeouts) ))
     per_response="$(awk -v b="$(field "$line" bytes)" -v r="$requests" 'BEGIN { printf "%.0f", r ? b / r : 0 }')"
     RESULTS+=("$name"$'\t'"$rps"$'\t'"$(field "$line" p50_us)"$'\t'"$(field "$line" p99_us)"$'\t'"$errors"$'\t'"$per_response")
+}
+
+wanted() { [[ -z "$ONLY" || "$1" == hello* ]] || grep -Eq -- "$ONLY" <<<"$1"; }
+
+for scenario in "${SCENARIOS[@]}"; do
+    IFS=$SEP read -r name base paths extra background environment <<<"$scenario"
+    wanted "$name" || continue
+    measure "$name" "$base" "$paths" "$extra" "$background" "$environment"
 done
+
+# Latency below the peak: the same requests again, paced at half of the requests per second
+# just measured. Each connection waits PACE_MS between its requests, so half the peak needs
+# peak / 2 × PACE_MS / 1000 connections; the achieved rate is in the table.
+PACE_MS=5
+PACED=("search API (12 queries rotated)" "service page (definition)" "signed in: /account (session read)")
+for scenario in "${SCENARIOS[@]}"; do
+    IFS=$SEP read -r name base paths extra background environment <<<"$scenario"
+    [[ " ${PACED[*]} " == *" $name "* ]] && wanted "$name" || continue
+    peak=""
+    for row in "${RESULTS[@]}"; do
+        IFS=$'\t' read -r measured rps _ <<<"$row"
+        if [[ "$measured" == "$name" ]]; then peak="$rps"; fi
+    done
+    [[ -n "$peak" ]] || continue
+    connections=$(( peak * PACE_MS / 2000 ))
+    (( connections >= THREADS )) || connections=$THREADS
+    paced_extra="-c|$connections"
+    [[ -z "$extra" ]] || paced_extra="$extra|-c|$connections"
+    measure "$name @ 50% (${connections} conn)" "$base" "$paths" "$paced_extra" "" \
+        "${environment:+$environment|}WRK_DELAY_MS=$PACE_MS"
+done
+
+# Many people connected at once: HOLD idle keep-alive connections (each has made a request and
+# makes one every 10 s) held open by bench/hello's rathaus-bench-hold, while the service page
+# is measured again. One process here may have at most 20,000 open files (the hard limit, which
+# only root with CAP_SYS_RESOURCE could raise), so 19,000 is what one portal process can hold.
+HOLD_REPORT=""
+if (( HOLD > 0 )); then
+    hold_secs=$(( ${WARMUP%s} + ${DURATION%s} + 15 ))
+    log "holding $HOLD idle keep-alive connections to the portal"
+    RSS_BEFORE_HOLD="$(rss_kib "$PORTAL_PID" VmRSS)"
+    "$HOLDER" --target "127.0.0.1:$PORTAL_PORT" --connections "$HOLD" --path /healthz \
+        --duration "${hold_secs}s" >"$WORK_DIR/hold.out" 2>&1 &
+    HOLD_PID=$!
+    STARTED_PIDS+=("$HOLD_PID")
+    FDS_BEFORE="$(find "/proc/$PORTAL_PID/fd" -mindepth 1 | wc -l)"
+    deadline=$(( $(now_ms) + 120000 ))
+    while (( $(find "/proc/$PORTAL_PID/fd" -mindepth 1 | wc -l) < FDS_BEFORE + HOLD * 95 / 100 )); do
+        kill -0 "$HOLD_PID" 2>/dev/null || die "rathaus-bench-hold ended early: $(cat "$WORK_DIR/hold.out")"
+        (( $(now_ms) < deadline )) || die "the portal did not get $HOLD connections within 120 s"
+        sleep 1
+    done
+    HELD_RSS="$(rss_kib "$PORTAL_PID" VmRSS)"
+    HELD_FDS="$(find "/proc/$PORTAL_PID/fd" -mindepth 1 | wc -l)"
+    measure "service page, $HOLD idle connections held" "$PORTAL" "/services/$SERVICE_ID"
+    wait "$HOLD_PID" || die "rathaus-bench-hold failed: $(cat "$WORK_DIR/hold.out")"
+    HOLD_REPORT="$(cat "$WORK_DIR/hold.out")"
+fi
 
 OURS_1="$(ours_ticks)"
 OTHER_CPU="$(awk -v b="$(( $(machine_busy) - BUSY_0 ))" -v t="$(( $(machine_total) - TOTAL_0 ))" \
@@ -309,25 +408,35 @@ report() {
     echo "portal process memory: idle RSS $(mib "$IDLE_RSS") MiB after start-up (peak during start-up $(mib "$PEAK_RSS") MiB);" \
         "RSS after the runs $(mib "$AFTER_RSS") MiB (peak $(mib "$AFTER_PEAK") MiB)"
     echo "authority node processes (${#CHILD_PIDS[@]}, not counted above): $(mib "$NODES_RSS") MiB RSS together"
+    if [[ -n "$HOLD_REPORT" ]]; then
+        echo "with $HOLD idle keep-alive connections held: the portal had $HELD_FDS open files and" \
+            "RSS $(mib "$HELD_RSS") MiB (before: $(mib "$RSS_BEFORE_HOLD") MiB), $(awk -v h="$HELD_RSS" -v b="$RSS_BEFORE_HOLD" -v n="$HOLD" \
+            'BEGIN { printf "%.1f", (h - b) / n }') KiB per connection above its RSS before"
+    fi
     echo
     local hello_rps hello_p50 hello_p99
     IFS=$'\t' read -r _ hello_rps hello_p50 hello_p99 _ <<<"${RESULTS[0]}"
-    printf '| %-34s | %9s | %9s | %9s | %8s | %8s | %8s | %8s | %6s |\n' \
+    printf '| %-52s | %9s | %9s | %9s | %8s | %8s | %8s | %8s | %6s |\n' \
         scenario "req/s" "p50 ms" "p99 ms" "req/s ×" "p50 ×" "p99 ×" "KB/resp" errors
-    printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n' "$(printf -- '-%.0s' {1..36})" \
+    printf '|%s|%s:|%s:|%s:|%s:|%s:|%s:|%s:|%s:|\n' "$(printf -- '-%.0s' {1..54})" \
         "----------" "----------" "----------" "---------" "---------" "---------" "---------" "-------"
     local row name rps p50 p99 errors size
     for row in "${RESULTS[@]}"; do
         IFS=$'\t' read -r name rps p50 p99 errors size <<<"$row"
         awk -v n="$name" -v r="$rps" -v a="$p50" -v b="$p99" -v e="$errors" -v s="$size" \
             -v hr="$hello_rps" -v ha="$hello_p50" -v hb="$hello_p99" 'BEGIN {
-                printf "| %-34s | %9d | %9.2f | %9.2f | %8.3f | %8.1f | %8.1f | %8.1f | %6d |\n",
+                printf "| %-52s | %9d | %9.2f | %9.2f | %8.3f | %8.1f | %8.1f | %8.1f | %6d |\n",
                     n, r, a / 1000, b / 1000, r / hr, a / ha, b / hb, s / 1000, e }'
     done
     echo
     echo "req/s × = the scenario's requests per second divided by the baseline's (1.000 = as fast as doing nothing);"
     echo "p50 × / p99 × = its latency percentiles divided by the baseline's; KB/resp = bytes received per response,"
     echo "headers included; errors = socket errors, timeouts and non-2xx answers."
+    if [[ -n "$HOLD_REPORT" ]]; then
+        echo
+        echo "rathaus-bench-hold ($HOLD connections):"
+        sed 's/^/    /' <<<"$HOLD_REPORT"
+    fi
 }
 
 mkdir -p "$ROOT/bench/results"

@@ -2,9 +2,18 @@
 -- one machine-readable result line at the end, so the script needs no parsing of wrk's text.
 --
 --   wrk -t2 -c64 -d10s -s bench/wrk.lua http://127.0.0.1:PORT -- /path1 /path2 ...
+--
+-- Environment (optional):
+--   WRK_BODY=...      POST this form-encoded body to every path instead of GET
+--   WRK_DELAY_MS=N    each connection waits N ms before its next request (a paced load, to
+--                     measure latency below the peak; requests/s then come out near
+--                     connections × 1000 / (N + latency))
 
 local paths = {}
 local counter = 0
+local body = os.getenv("WRK_BODY")
+local pause = tonumber(os.getenv("WRK_DELAY_MS") or "")
+local form = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 
 function init(args)
   for _, path in ipairs(args) do
@@ -19,7 +28,17 @@ end
 
 function request()
   counter = counter + 1
-  return wrk.format(nil, paths[(counter % #paths) + 1])
+  local path = paths[(counter % #paths) + 1]
+  if body then
+    return wrk.format("POST", path, form, body)
+  end
+  return wrk.format(nil, path)
+end
+
+if pause then
+  function delay()
+    return pause
+  end
 end
 
 function done(summary, latency, requests)
