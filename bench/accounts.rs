@@ -37,10 +37,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::nodes::DOG;
 use common::{Browser, Demo, DemoOptions};
 use rathaus_auth::{Hasher, Policy, Verification};
 use rathaus_domain::{Blocklist, NewPassword, PasswordAttempt};
-use support::{DOG, PASSWORD, citizen, cookie_header, percentile, register, setting};
+use support::{PASSWORD, citizen, cookie_header, percentile, register, setting};
 
 /// A comma-separated list of positive numbers, e.g. `1,4,16`.
 fn levels(name: &str, default: &[usize]) -> Vec<usize> {

@@ -25,8 +25,9 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use common::nodes::{DOG, fill_in};
 use common::{Demo, DemoOptions};
-use support::{DOG, citizen, cookie_header, fill_in, percentile, setting};
+use support::{citizen, cookie_header, percentile, setting};
 
 fn summary(label: &str, values: &mut [f64]) {
     values.sort_by(f64::total_cmp);

@@ -65,12 +65,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::nodes::{DOG, dog_steps};
 use common::{Answer, Browser, Demo, DemoOptions};
 use futures::FutureExt;
 use rand::Rng;
 use support::{
-    DOG, PASSWORD, dog_steps, percentile, portal_pid, register, rss_kib, setting, step_fields,
-    submit_fields,
+    PASSWORD, percentile, portal_pid, register, rss_kib, setting, step_fields, submit_fields,
 };
 
 /// What citizens type into the search (URL-encoded), one per journey at random.

@@ -1,14 +1,13 @@
 //! What the bench targets of crates/cli (`delivery`, `accounts`, `journeys`) share: settings,
 //! accounts, the dog registration's answers and percentiles. Each bench includes it with
 //! `#[path = "support.rs"] mod support;` beside `mod common;` (the integration tests' helpers),
-//! so nothing is copied between them.
+//! so nothing is copied between them. The dog registration's answers and filling it in are the
+//! integration tests' own (`common::nodes`).
 
 use std::time::{Duration, Instant};
 
 use crate::common::{Answer, Browser, Demo, link_in};
 
-/// The dog registration (Hundeanmeldung), the demo's online service with a three-step form.
-pub const DOG: &str = "99110009104000";
 pub const PASSWORD: &str = "Ein langer Satz als Passwort";
 
 /// A positive number from the environment, or `default`.
@@ -18,14 +17,6 @@ pub fn setting(name: &str, default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .filter(|n| *n > 0)
         .unwrap_or(default)
-}
-
-/// Today plus `offset` days, as a date field wants it.
-pub fn day(offset: i64) -> String {
-    let today = rathaus_web::Clock::now(&rathaus_web::SystemClock).date_naive();
-    (today + chrono::Duration::days(offset))
-        .format("%Y-%m-%d")
-        .to_string()
 }
 
 /// The value at percentile `p` (0–100) of sorted values, NaN for none.
@@ -117,51 +108,6 @@ pub async fn citizen(demo: &Demo, email: &str) -> Browser {
     browser
 }
 
-/// The dog registration's steps with the answers a citizen gives: step id, fields.
-pub fn dog_steps(dog_name: &str) -> Vec<(&'static str, Vec<(&'static str, String)>)> {
-    let owned = |fields: &[(&'static str, &str)]| {
-        fields
-            .iter()
-            .map(|(k, v)| (*k, (*v).to_owned()))
-            .collect::<Vec<_>>()
-    };
-    vec![
-        (
-            "owner",
-            owned(&[
-                ("owner_name.given_names", "Anna"),
-                ("owner_name.family_name", "Schulz"),
-                ("owner_birth_date", "1987-05-14"),
-                ("owner_address.street", "Osterstraße"),
-                ("owner_address.house_number", "112"),
-                ("owner_address.postcode", "20259"),
-                ("owner_address.city", "Hamburg"),
-            ]),
-        ),
-        (
-            "dog",
-            owned(&[
-                ("dog_name", dog_name),
-                ("dog_sex", "female"),
-                ("breed", "other"),
-                ("breed_description", "Labrador-Mischling"),
-                ("dog_birth_date", &day(-700)),
-                ("shoulder_height", "55"),
-                ("chip_number", "276098106543210"),
-                ("keeping_since", &day(-30)),
-            ]),
-        ),
-        (
-            "insurance",
-            owned(&[
-                ("insurer", "Hanseatische Tierhalter-Versicherung"),
-                ("policy_number", "TH-2024-77812"),
-                ("insurance_meets_minimum", "yes"),
-            ]),
-        ),
-    ]
-}
-
 /// The fields a step's form posts: its CSRF token, the step, "next", and the answers.
 pub fn step_fields<'a>(
     csrf: &'a str,
@@ -188,21 +134,6 @@ pub fn submit_fields(review: &Answer) -> Option<Vec<(String, String)>> {
         ("submission".into(), submission),
         ("declaration".into(), "yes".into()),
     ])
-}
-
-/// Fills in the dog registration up to the review; returns the submit form's fields.
-pub async fn fill_in(browser: &mut Browser, dog_name: &str) -> Vec<(String, String)> {
-    browser.get(&format!("/services/{DOG}/form")).await;
-    for (step, answers) in dog_steps(dog_name) {
-        let path = format!("/services/{DOG}/form/{step}");
-        let csrf = browser.get(&path).await.csrf();
-        let answer = browser
-            .post(&path, &step_fields(&csrf, step, &answers))
-            .await;
-        assert_eq!(answer.status, 303, "{step}: {}", answer.body);
-    }
-    let review = browser.get(&format!("/services/{DOG}/review")).await;
-    submit_fields(&review).expect("the review page has the submit form")
 }
 
 /// The pid of the `rathaus demo` process (the portal; its authority nodes are its children):

@@ -163,7 +163,7 @@ pub fn day(offset: i64) -> String {
 }
 
 /// The steps of the dog registration with valid answers, for a dog called `dog_name`.
-fn dog_steps(dog_name: &str) -> [(&'static str, Vec<(&'static str, String)>); 3] {
+pub fn dog_steps(dog_name: &str) -> [(&'static str, Vec<(&'static str, String)>); 3] {
     let owned = |pairs: &[(&'static str, &str)]| -> Vec<(&'static str, String)> {
         pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
     };
