@@ -134,7 +134,7 @@ pub fn state(
             None
         }
     };
-    PortalState {
+    PortalState::new(state::Shared {
         catalog,
         tenant,
         store,
@@ -151,7 +151,7 @@ pub fn state(
         search_cache: Arc::new(search::SearchCache::default()),
         retention: Arc::new(retention::RetentionSettings::default()),
         operators: Arc::new(operator::Operators::default()),
-    }
+    })
 }
 
 /// The key that signs the tokens of forms shown before sign-in: the same on every portal node,
