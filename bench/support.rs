@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{Answer, Browser, Demo, link_in};
+use crate::common::{Answer, Browser, Demo, confirm_account, register_account};
 
 pub const PASSWORD: &str = "Ein langer Satz als Passwort";
 
@@ -72,25 +72,9 @@ fn confirm_mail(demo: &Demo, email: &str, after: usize) -> String {
 pub async fn register(demo: &Demo, email: &str) -> Browser {
     let mut browser = Browser::new(&demo.portal);
     let mails = demo.mail_count();
-    let registered = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(registered.status, 303, "{}", registered.body);
+    register_account(&mut browser, email, PASSWORD).await;
     let mail = confirm_mail(demo, email, mails);
-    let confirm = link_in(&mail, &format!("{}/account/confirm?token=", demo.portal));
-    let token = confirm.split("token=").nth(1).unwrap().to_owned();
-    let page = browser.get(&confirm).await;
-    let confirmed = browser
-        .post(
-            "/account/confirm",
-            &[("csrf", &page.csrf()), ("token", &token)],
-        )
-        .await;
-    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    confirm_account(&mut browser, &mail, &demo.portal).await;
     browser
 }
 

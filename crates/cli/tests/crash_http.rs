@@ -25,7 +25,7 @@ use common::nodes::{
     DOG, FAST_RETRIES, NODE, PASSWORD, assert_delivered_once_at, authority_args, count, fill_in,
     free_addr, portal_env, post_submit, sign_in, spawn, wait_healthy,
 };
-use common::{Browser, link_in, rathaus};
+use common::{Browser, confirm_account, rathaus, register_account};
 
 /// One run of `rathaus demo` on a data directory that outlives it.
 struct Run {
@@ -131,25 +131,9 @@ fn browser_on(portal: &str, cookies: &std::collections::BTreeMap<String, String>
 
 async fn citizen(run: &Run, data: &Path, email: &str) -> Browser {
     let mut browser = Browser::new(&run.portal);
-    let registered = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(registered.status, 303, "{}", registered.body);
+    register_account(&mut browser, email, PASSWORD).await;
     let mail = newest_mail(data).await;
-    let confirm = link_in(&mail, &format!("{}/account/confirm?token=", run.portal));
-    let token = confirm.split("token=").nth(1).unwrap().to_owned();
-    let page = browser.get(&confirm).await;
-    let confirmed = browser
-        .post(
-            "/account/confirm",
-            &[("csrf", &page.csrf()), ("token", &token)],
-        )
-        .await;
-    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    confirm_account(&mut browser, &mail, &run.portal).await;
     sign_in(&mut browser, email).await;
     browser
 }

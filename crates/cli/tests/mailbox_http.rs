@@ -10,7 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Answer, Browser, Demo, link_in};
+use common::{Answer, Browser, Demo, confirm_account, register_account};
 
 const PASSWORD: &str = "Ein langer Satz als Passwort";
 const DOG: &str = "99110009104000";
@@ -47,25 +47,9 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> (String,
 async fn citizen(demo: &Demo, email: &str) -> Browser {
     let mut browser = Browser::new(&demo.portal);
     let mails = demo.mail_count();
-    let registered = browser
-        .submit(
-            "/account/register",
-            "/account/register",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(registered.status, 303, "{}", registered.body);
+    register_account(&mut browser, email, PASSWORD).await;
     let mail = demo.newest_mail("confirm", mails);
-    let confirm = link_in(&mail, &format!("{}/account/confirm?token=", demo.portal));
-    let token = confirm.split("token=").nth(1).unwrap().to_owned();
-    let page = browser.get(&confirm).await;
-    let confirmed = browser
-        .post(
-            "/account/confirm",
-            &[("csrf", &page.csrf()), ("token", &token)],
-        )
-        .await;
-    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    confirm_account(&mut browser, &mail, &demo.portal).await;
     let signed_in = browser
         .submit(
             "/account/sign-in",

@@ -240,6 +240,34 @@ pub fn link_in(mail: &str, prefix: &str) -> String {
         .collect()
 }
 
+/// Registers `email` with `password` through the registration form; the portal then mails
+/// the confirmation link.
+pub async fn register_account(browser: &mut Browser, email: &str, password: &str) {
+    let registered = browser
+        .submit(
+            "/account/register",
+            "/account/register",
+            &[("email", email), ("password", password)],
+        )
+        .await;
+    assert_eq!(registered.status, 303, "{}", registered.body);
+}
+
+/// Confirms an account with the link in its confirmation `mail` from `portal`: opens the link,
+/// then posts the page's form.
+pub async fn confirm_account(browser: &mut Browser, mail: &str, portal: &str) {
+    let confirm = link_in(mail, &format!("{portal}/account/confirm?token="));
+    let token = confirm.split("token=").nth(1).unwrap().to_owned();
+    let page = browser.get(&confirm).await;
+    let confirmed = browser
+        .post(
+            "/account/confirm",
+            &[("csrf", &page.csrf()), ("token", &token)],
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+}
+
 /// A browser over real HTTP: keeps cookies, follows no redirects.
 pub struct Browser {
     client: reqwest::Client,
